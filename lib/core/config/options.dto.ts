@@ -1,0 +1,87 @@
+import 'reflect-metadata';
+import { Type } from 'class-transformer';
+import {
+  ArrayNotEmpty,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsNumber,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { PROVIDERS, type ProviderName } from '../types';
+import { STRATEGIES, type StrategyName } from './options.interfaces';
+
+/** class-validator schemas of {@link LlmRotateOptions}: validated once at start-up and on every reload. */
+
+const URL_OPTS = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
+const providerList = PROVIDERS.join(', ');
+
+export class KeyDto {
+  @IsString() @IsNotEmpty() keyId!: string;
+  @IsIn(PROVIDERS as unknown as string[], { message: `$property must be one of ${providerList}` }) provider!: ProviderName;
+  @IsString()
+  @Matches(/^(env|file|literal):\/\/./, { message: 'secretRef must be env://NAME, file:///path or literal://value' })
+  secretRef!: string;
+  @IsOptional() @IsArray() @IsString({ each: true }) models?: string[];
+  @IsOptional() @IsNumber() priority?: number;
+  @IsOptional() @IsNumber() @Min(0) weight?: number;
+  @IsOptional() @IsInt() @Min(1) maxConcurrent?: number;
+  @IsOptional() @IsInt() @Min(1) rateLimitRpm?: number;
+  @IsOptional() @IsInt() @Min(1) rateLimitTpm?: number;
+  @IsOptional() @IsBoolean() enabled?: boolean;
+  @IsOptional() @IsArray() @IsString({ each: true }) regions?: string[];
+  @IsOptional() @IsArray() @IsString({ each: true }) tags?: string[];
+  @IsOptional() @IsUrl(URL_OPTS) baseUrl?: string;
+  @IsOptional() @IsObject() metadata?: Record<string, unknown>;
+}
+
+export class ProviderDto {
+  @IsOptional() @IsNumber() @Min(0) cooldownSeconds?: number;
+  @IsOptional() @IsNumber() @Min(0) quarantineSeconds?: number;
+  @IsOptional() @IsInt() @Min(1) maxConsecutiveFailures?: number;
+  @IsOptional() @IsInt() @Min(1) timeoutMs?: number;
+  @IsOptional() @IsUrl(URL_OPTS) baseUrl?: string;
+  @IsOptional() @IsObject() headers?: Record<string, string>;
+  @IsOptional() @IsString() apiVersion?: string;
+  @IsOptional() @IsObject() deployments?: Record<string, string>;
+  @IsOptional() @IsString() project?: string;
+  @IsOptional() @IsString() location?: string;
+  @IsOptional() @IsString() region?: string;
+  @IsOptional() @IsString() anthropicVersion?: string;
+}
+
+export class StateStoreDto {
+  @IsIn(['memory', 'redis'], { message: '$property must be one of memory, redis' }) backend!: 'memory' | 'redis';
+  @IsOptional() @IsString() @Matches(/^rediss?:\/\//, { message: 'redisUrl must start with redis:// or rediss://' }) redisUrl?: string;
+  @IsOptional() @IsString() @Matches(/^[A-Za-z0-9_.:-]+$/, { message: 'redisNamespace may hold letters, digits and _ . : - only' })
+  redisNamespace?: string;
+  @IsOptional() @IsObject() client?: unknown;
+  @IsOptional() @IsInt() @Min(1) commandTimeoutMs?: number;
+}
+
+export class RegistryDto {
+  @IsArray() @ArrayNotEmpty({ message: 'keys must list at least one key' })
+  @ValidateNested({ each: true }) @Type(() => KeyDto)
+  keys!: KeyDto[];
+  /** Validated per provider name in {@link validateOptions}. */
+  @IsOptional() @IsObject() providers?: Record<string, ProviderDto>;
+  @IsOptional() @ValidateNested() @Type(() => StateStoreDto) stateStore?: StateStoreDto;
+  @IsOptional() @IsObject() fallbacks?: Record<string, unknown>;
+}
+
+export class OptionsDto {
+  @ValidateNested() @Type(() => RegistryDto) @IsObject({ message: 'registry must be an object' }) registry!: RegistryDto;
+  @IsArray() @ArrayNotEmpty({ message: 'useKeys must name at least one key' }) @IsString({ each: true }) useKeys!: string[];
+  @IsOptional() @IsIn(STRATEGIES as string[], { message: `$property must be one of ${STRATEGIES.join(', ')}` })
+  strategy?: StrategyName;
+  @IsOptional() @IsObject() priorities?: Record<string, number>;
+  @IsOptional() @IsInt() @Min(1) leaseTtlMs?: number;
+}

@@ -1,0 +1,83 @@
+import type { ProviderName } from '../types';
+
+export type StrategyName = 'health_aware' | 'round_robin' | 'priority' | 'weighted';
+export const STRATEGIES: readonly StrategyName[] = ['health_aware', 'round_robin', 'priority', 'weighted'];
+
+export interface KeyOptions {
+  keyId: string;
+  provider: ProviderName;
+  /** `env://NAME`, `file:///path` or `literal://value` (SPEC §3). Never serialized. */
+  secretRef: string;
+  /** Models this key serves; empty or absent means any model of its provider. */
+  models?: string[];
+  priority?: number;
+  weight?: number;
+  maxConcurrent?: number;
+  rateLimitRpm?: number;
+  rateLimitTpm?: number;
+  enabled?: boolean;
+  regions?: string[];
+  tags?: string[];
+  baseUrl?: string;
+  /** Free-form data handed back on `AcquireContext.metadata` (e.g. an Azure `region`, a Bedrock `region`). */
+  metadata?: Record<string, unknown>;
+}
+
+export interface ProviderOptions {
+  cooldownSeconds?: number;
+  quarantineSeconds?: number;
+  maxConsecutiveFailures?: number;
+  timeoutMs?: number;
+  baseUrl?: string;
+  /** Extra HTTP headers sent with every request of this provider (e.g. OpenRouter's `HTTP-Referer`, `X-Title`). */
+  headers?: Record<string, string>;
+  /** azure_openai: the `api-version` query parameter. */
+  apiVersion?: string;
+  /** azure_openai: model name → deployment name (default: the same name). */
+  deployments?: Record<string, string>;
+  /** google_vertex: the GCP project (default: the service account's project_id). */
+  project?: string;
+  /** google_vertex: e.g. `us-central1`; bedrock: the AWS region. */
+  location?: string;
+  /** bedrock: the AWS region (a key's `metadata.region` wins). */
+  region?: string;
+  /** anthropic: the `anthropic-version` header. */
+  anthropicVersion?: string;
+}
+
+export interface RedisStoreOptions {
+  backend: 'redis';
+  redisUrl?: string;
+  redisNamespace?: string;
+  /** An existing ioredis `Redis` or `Cluster` the user owns; it is not closed by us. */
+  client?: unknown;
+  /** Per-command timeout before the store falls back to local state. Default 250 ms. */
+  commandTimeoutMs?: number;
+}
+
+export interface MemoryStoreOptions {
+  backend: 'memory';
+}
+
+export type StateStoreOptions = MemoryStoreOptions | RedisStoreOptions;
+
+export type FallbackTarget = string | { provider: ProviderName; upstream?: string };
+
+export interface RegistryOptions {
+  keys: KeyOptions[];
+  providers?: Partial<Record<ProviderName, ProviderOptions>>;
+  stateStore?: StateStoreOptions;
+  /** Keyed by a model name (→ other model names) or by a provider name (→ `{ provider, upstream? }`). */
+  fallbacks?: Record<string, FallbackTarget[]>;
+}
+
+export interface LlmRotateOptions {
+  registry: RegistryOptions;
+  /** Which registry keys this instance uses. */
+  useKeys: string[];
+  strategy?: StrategyName;
+  /** Overrides of key priorities by keyId. */
+  priorities?: Record<string, number>;
+  /** How long a lease lives when nobody releases it (a crashed worker, a forgotten AcquireContext). Default 300000. */
+  leaseTtlMs?: number;
+}

@@ -1,0 +1,29 @@
+import type { KeyEntry } from './store.interfaces';
+
+export const WINDOW_MS = 60_000;
+/** How soon a key busy with `maxConcurrent` leases is looked at again by a waiting call. */
+export const BUSY_RETRY_MS = 50;
+
+/**
+ * When the key can next be leased: `0` now, an epoch ms later, or `Infinity` never (disabled).
+ * Pure over the entry; the hot path of every strategy.
+ */
+export function availableAt(e: KeyEntry, now: number): number {
+  const st = e.state;
+  if (st === 'DISABLED') return Infinity;
+  if ((st === 'COOLDOWN' || st === 'QUARANTINE') && e.until > now) return e.until;
+  const spec = e.spec;
+  if (spec.maxConcurrent > 0 && e.inFlight >= spec.maxConcurrent && e.leaseMinExpiry > now) {
+    return Math.min(e.leaseMinExpiry, now + BUSY_RETRY_MS);
+  }
+  if ((spec.rateLimitRpm > 0 || spec.rateLimitTpm > 0) && e.windowStart + WINDOW_MS > now) {
+    if ((spec.rateLimitRpm > 0 && e.windowRequests >= spec.rateLimitRpm) || (spec.rateLimitTpm > 0 && e.windowTokens >= spec.rateLimitTpm)) {
+      return e.windowStart + WINDOW_MS;
+    }
+  }
+  return 0;
+}
+
+export function windowStartOf(now: number): number {
+  return now - (now % WINDOW_MS);
+}

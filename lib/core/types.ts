@@ -1,0 +1,108 @@
+/** Public data model shared by every provider: the unified request, result and stream chunk. */
+
+export const PROVIDERS = [
+  'openai',
+  'anthropic',
+  'google_ai_studio',
+  'google_vertex',
+  'openrouter',
+  'azure_openai',
+  'bedrock',
+] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+
+export type Role = 'system' | 'user' | 'assistant';
+
+export interface TextPart {
+  type: 'text';
+  text: string;
+}
+
+export interface ChatMessage {
+  role: Role;
+  /** Plain text or a list of text parts. */
+  content: string | readonly TextPart[];
+}
+
+export type FinishReason = 'stop' | 'length' | 'content_filter' | 'tool_calls' | 'error' | 'other';
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** Error classes of SPEC §4. */
+export type ErrorKind = 'rate_limit' | 'auth' | 'transient' | 'bad_request';
+
+/** What an attempt ended with, as recorded on results, errors and usage events. */
+export type AttemptOutcome = 'success' | ErrorKind | 'cancelled';
+
+export interface Attempt {
+  provider: ProviderName;
+  model: string;
+  keyId: string;
+  outcome: AttemptOutcome;
+  /** Error class name (e.g. `ProviderHttpError`, `TimeoutError`); absent on success. */
+  errorClass?: string;
+  status?: number;
+  latencyMs: number;
+}
+
+export interface ChatResult {
+  content: string;
+  model: string;
+  provider: ProviderName;
+  keyId: string;
+  finishReason: FinishReason;
+  usage: Usage;
+  latencyMs: number;
+  attempts: Attempt[];
+}
+
+export interface ChatChunk {
+  delta: string;
+  provider: ProviderName;
+  model: string;
+  keyId: string;
+  /** Present on the last chunk only. */
+  finishReason?: FinishReason;
+  /** Present on the last chunk only. */
+  usage?: Usage;
+}
+
+export interface ChatOptions {
+  temperature?: number;
+  maxTokens?: number;
+  topP?: number;
+  stop?: string[];
+  /** Cancels the call (and the upstream request). A caller's abort never counts against a key. */
+  signal?: AbortSignal;
+  /** Wait up to this long for the soonest key to come back instead of failing. Default 0. */
+  maxWaitMs?: number;
+  /** Restrict the call to one provider (its fallbacks still apply unless `fallback: false`). */
+  provider?: ProviderName;
+  /** Walk the fallback chain when the model's keys are exhausted. Default true. */
+  fallback?: boolean;
+}
+
+export interface AcquireOptions {
+  model?: string;
+  signal?: AbortSignal;
+  maxWaitMs?: number;
+}
+
+/** A structured record of one attempt, emitted to subscribers and logged at debug level. */
+export interface UsageEvent {
+  timestamp: number;
+  requestId: string;
+  source: 'chat' | 'stream' | 'acquire';
+  provider: ProviderName;
+  model: string;
+  keyId: string;
+  outcome: AttemptOutcome;
+  errorClass?: string;
+  status?: number;
+  latencyMs: number;
+  inputTokens?: number;
+  outputTokens?: number;
+}

@@ -1,0 +1,62 @@
+// Nest face
+export { LlmRotateModule } from './nest/llm-rotate.module';
+export { LlmRotateService, type ChatSseEvent } from './nest/llm-rotate.service';
+export { LlmRotateHealthIndicator, type LlmRotateHealthOptions } from './nest/llm-rotate.health';
+export { LLM_ROTATE_ENGINE } from './nest/llm-rotate.constants';
+export { LLM_ROTATE_OPTIONS, type LlmRotateModuleOptions } from './nest/llm-rotate.module-definition';
+
+// Framework-free engine
+export { LlmRotate, type LlmRotateDeps, type LlmRotateInput } from './core/llm-rotate';
+export { AcquireContext } from './core/acquire-context';
+export type { ExplicitErrorReport } from './core/classify';
+export type { Clock } from './core/clock';
+export type { LlmRotateLogger } from './core/logger';
+export type { UsageListener } from './core/events';
+export { validateOptions } from './core/config/validate';
+export { loadOptionsFile } from './core/config/load-file';
+export type {
+  FallbackTarget,
+  KeyOptions,
+  LlmRotateOptions,
+  MemoryStoreOptions,
+  ProviderOptions,
+  RedisStoreOptions,
+  RegistryOptions,
+  StateStoreOptions,
+  StrategyName,
+} from './core/config/options.interfaces';
+export type { KeySnapshot, PoolSnapshot } from './core/snapshot.interfaces';
+export type { KeyState } from './core/health/health.interfaces';
+export type { KeyStateSnapshot, StateStore, StoreHealth } from './core/store/store.interfaces';
+export { PROVIDERS } from './core/types';
+export type {
+  AcquireOptions,
+  Attempt,
+  AttemptOutcome,
+  ChatChunk,
+  ChatMessage,
+  ChatOptions,
+  ChatResult,
+  ErrorKind,
+  FinishReason,
+  ProviderName,
+  Role,
+  TextPart,
+  Usage,
+  UsageEvent,
+} from './core/types';
+export {
+  AllKeysExhaustedError,
+  CallCancelledError,
+  ClosedError,
+  ConfigurationError,
+  InvalidRequestError,
+  LlmRotateError,
+  NoAvailableKeyError,
+  ProviderBadRequestError,
+  ProviderHttpError,
+  ProviderTimeoutError,
+  ProviderTransportError,
+  SecretResolutionError,
+  UnsupportedFeatureError,
+} from './core/errors';

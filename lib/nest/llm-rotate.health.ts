@@ -1,0 +1,50 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import type { ProviderName } from '../core/types';
+import { LlmRotateService } from './llm-rotate.service';
+
+export interface LlmRotateHealthOptions {
+  /** Each configured provider needs at least this many available keys to be `up`. Default 1. */
+  minAvailable?: number;
+}
+
+/**
+ * Terminus indicator of the key pool: `up` while every configured provider has `minAvailable` available keys,
+ * `down` otherwise; details list the providers, each key's state (key ids only) and the state store's health
+ * (`memory`, or `redis` `up`/`degraded`). Terminus is loaded only when this indicator is used.
+ */
+@Injectable()
+export class LlmRotateHealthIndicator {
+  private indicators: HealthIndicatorService | undefined;
+
+  constructor(@Inject(LlmRotateService) private readonly llm: LlmRotateService) {}
+
+  async isHealthy(key = 'llm', options: LlmRotateHealthOptions = {}): Promise<HealthIndicatorResult> {
+    const min = options.minAvailable ?? 1;
+    const snap = await this.llm.snapshot();
+    const short: ProviderName[] = [];
+    for (const [p, v] of Object.entries(snap.providers)) if (v.available < min) short.push(p as ProviderName);
+    const details = {
+      strategy: snap.strategy,
+      store: snap.store,
+      providers: snap.providers,
+      keys: Object.fromEntries(
+        snap.keys.map((k) => [k.keyId, { provider: k.provider, state: k.state, until: k.until, available: k.available, consecutiveFailures: k.consecutiveFailures, leasesInUse: k.leasesInUse }]),
+      ),
+    };
+    const session = this.session().check(key);
+    if (short.length > 0) {
+      return session.down({ ...details, message: `No available key for ${short.join(', ')} (need ${min} each)` });
+    }
+    return session.up(details);
+  }
+
+  private session(): HealthIndicatorService {
+    if (this.indicators === undefined) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { HealthIndicatorService: Impl } = require('@nestjs/terminus') as typeof import('@nestjs/terminus');
+      this.indicators = new Impl();
+    }
+    return this.indicators;
+  }
+}

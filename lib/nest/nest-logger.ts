@@ -1,0 +1,14 @@
+import { Logger } from '@nestjs/common';
+import type { LlmRotateLogger } from '../core/logger';
+import { LLM_ROTATE_LOGGER_CONTEXT } from './llm-rotate.constants';
+
+/** The engine's logger on top of Nest's: honours the app's log levels, and skips debug work when debug is off. */
+export function nestLogger(): LlmRotateLogger {
+  const logger = new Logger(LLM_ROTATE_LOGGER_CONTEXT);
+  return {
+    debug: (m) => logger.debug(m),
+    warn: (m) => logger.warn(m),
+    error: (m) => logger.error(m),
+    isDebugEnabled: () => Logger.isLevelEnabled('debug'),
+  };
+}
