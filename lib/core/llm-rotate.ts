@@ -158,7 +158,7 @@ export class LlmRotate implements LeaseOwner {
           (tried ??= new Set()).add(picked.c.key.keyId);
         }
       }
-      const wait = this.soonest(steps, tried);
+      const wait = this.soonest(steps);
       if (wait !== undefined && opts.maxWaitMs && this.clock.now() + wait <= deadline) {
         await this.sleep(wait, opts.signal);
         continue;
@@ -239,7 +239,7 @@ export class LlmRotate implements LeaseOwner {
           (tried ??= new Set()).add(picked.c.key.keyId);
         }
       }
-      const wait = this.soonest(steps, tried);
+      const wait = this.soonest(steps);
       if (wait !== undefined && opts.maxWaitMs && this.clock.now() + wait <= deadline) {
         await this.sleep(wait, opts.signal);
         continue;
@@ -348,7 +348,7 @@ export class LlmRotate implements LeaseOwner {
           continue;
         }
       }
-      const wait = this.soonestOf(list, tried);
+      const wait = this.soonestOf(list);
       if (wait !== undefined && opts.maxWaitMs && this.clock.now() + wait <= deadline) {
         await this.sleep(wait, opts.signal);
         tried = undefined;
@@ -539,21 +539,20 @@ export class LlmRotate implements LeaseOwner {
     }
   }
 
-  /** Ms until the soonest candidate not yet tried becomes available; undefined when none will. */
-  private soonest(steps: readonly PlanStep[], tried: ReadonlySet<string> | undefined): number | undefined {
+  /** Ms until the soonest benched candidate becomes available again; undefined when none will. */
+  private soonest(steps: readonly PlanStep[]): number | undefined {
     let min: number | undefined;
     for (const s of steps) {
-      const w = this.soonestOf(s.list, tried);
+      const w = this.soonestOf(s.list);
       if (w !== undefined && (min === undefined || w < min)) min = w;
     }
     return min;
   }
 
-  private soonestOf(list: CandidateList, tried: ReadonlySet<string> | undefined): number | undefined {
+  private soonestOf(list: CandidateList): number | undefined {
     const now = this.clock.now();
     let min = Infinity;
     for (const c of list.items) {
-      if (tried?.has(c.entry.keyId)) continue;
       const at = availableAt(c.entry, now);
       if (at > 0 && at < min) min = at;
     }
