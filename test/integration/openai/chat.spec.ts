@@ -101,7 +101,7 @@ describe('chat() against a real OpenAI-format server', () => {
   it('a new rate-limit signal extends a cooldown, never shortens it (in-flight reports on a cooling key)', async () => {
     const e = await engine([{ keyId: 'a' }]);
     // Three calls in flight on one key; their 429s arrive one after another.
-    const [c1, c2, c3] = await Promise.all([e.acquire('openai'), e.acquire('openai'), e.acquire('openai')]);
+    const [c1, c2, c3, c4] = await Promise.all([e.acquire('openai'), e.acquire('openai'), e.acquire('openai'), e.acquire('openai')]);
     await c1.reportError({ kind: 'rate_limit', retryAfterMs: 100_000 });
     const first = Date.parse((await stateOf('a'))?.until as string);
     expect(first).toBe(clock.now() + 100_000);
@@ -110,6 +110,8 @@ describe('chat() against a real OpenAI-format server', () => {
     await c3.reportError({ kind: 'rate_limit', retryAfterMs: 300_000 });
     expect(Date.parse((await stateOf('a'))?.until as string)).toBe(clock.now() + 300_000);
     // A late success from a call that started before the bench does not lift it.
+    await c4.reportSuccess({ inputTokens: 1, outputTokens: 1 });
+    expect((await stateOf('a'))?.state).toBe('COOLDOWN');
     const err = await e.acquire('openai').catch((x: unknown) => x);
     expect(err).toBeInstanceOf(NoAvailableKeyError);
     expect((err as NoAvailableKeyError).retryAfterMs).toBe(300_000);
