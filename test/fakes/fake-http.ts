@@ -17,6 +17,8 @@ export type Handler = (req: RecordedRequest, res: ServerResponse) => void | Prom
  */
 export class FakeHttpServer {
   readonly requests: RecordedRequest[] = [];
+  /** Responses whose client went away before the server finished writing (a cancelled stream). */
+  abortedResponses = 0;
   private readonly sockets = new Set<Socket>();
 
   private constructor(
@@ -44,6 +46,9 @@ export class FakeHttpServer {
         }
         const rec: RecordedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body, json };
         self?.requests.push(rec);
+        res.on('close', () => {
+          if (!res.writableFinished && self) self.abortedResponses++;
+        });
         Promise.resolve(handler(rec, res)).catch((e: unknown) => {
           if (!res.headersSent) res.writeHead(599);
           res.end(String(e));

@@ -14,6 +14,8 @@ export type OpenAiBehavior =
   | 'malformed'
   | 'reset'
   | 'stream_error_midway'
+  | 'stream_error_first'
+  | 'stream_malformed'
   | { status: number; headers?: Record<string, string>; body?: unknown }
   | { ok: true; headers: Record<string, string> };
 
@@ -147,6 +149,14 @@ export class OpenAiFake {
       ];
       if (b === 'stream_error_midway') {
         await sendSse(res, [...events.slice(0, 3), { data: JSON.stringify({ error: { message: 'upstream overloaded', code: 502 } }) }], { gapMs: this.options.gapMs ?? 2 });
+        return;
+      }
+      if (b === 'stream_error_first') {
+        await sendSse(res, [events[0], { data: JSON.stringify({ error: { message: 'The server is overloaded', type: 'server_error', code: 503 } }) }]);
+        return;
+      }
+      if (b === 'stream_malformed') {
+        await sendSse(res, [{ data: '{"id": "chatcmpl-fake", "choices": [{"delta": {"content": "tru' }, ...events]);
         return;
       }
       await sendSse(res, events, { headers: extraHeaders, gapMs: this.options.gapMs ?? 2 });

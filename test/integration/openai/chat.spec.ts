@@ -10,6 +10,7 @@ import {
 import { OpenAiFake } from '../../fakes/openai-fake';
 import { FakeClock } from '../../support/fake-clock';
 import { makeOptions, recordingLogger, type TestKey } from '../../support/options';
+import { waitFor } from '../../support/wait';
 
 const MSG = [{ role: 'user' as const, content: 'hi' }];
 
@@ -317,11 +318,3 @@ describe('strategies through chat()', () => {
     expect(await picks({}, [{ keyId: 'a' }, { keyId: 'b', priority: 1 }], 3)).toEqual(['b', 'b', 'b']);
   });
 });
-
-export async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('waitFor: condition not met');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
