@@ -65,6 +65,14 @@ interface Runtime {
   readonly strategy: SelectionStrategy;
 }
 
+/** What a walk over the plan shares with its caller. */
+interface Walk {
+  /** Keys this call already used (and failed with) in the current round. */
+  tried: Set<string> | undefined;
+  /** Set when the walk ends: ms until the soonest benched key is back. */
+  wait: number | undefined;
+}
+
 interface Picked {
   readonly c: Candidate;
   readonly lease: Lease;
@@ -140,31 +148,16 @@ export class LlmRotate implements LeaseOwner {
     const requestId = this.usage.active || this.debugOn() ? randomUUID() : '';
     const started = performance.now();
     let lastError: Error | undefined;
-    const deadline = this.clock.now() + (opts.maxWaitMs ?? 0);
-    for (;;) {
-      let tried: Set<string> | undefined;
-      for (const step of steps) {
-        for (;;) {
-          const picked = await this.select(rt, step.list, tried, opts.signal);
-          if (picked === undefined) break;
-          const end = await this.attemptChat(step, picked, req, opts.signal, requestId);
-          attempts.push(end.attempt);
-          if (end.outcome.kind === 'success') {
-            const r = end as AttemptEnd & { result: Omit<ChatResult, 'attempts' | 'latencyMs'> };
-            return { ...r.result, latencyMs: Math.round(performance.now() - started), attempts };
-          }
-          if (end.outcome.kind === 'bad_request' || end.outcome.kind === 'cancelled') throw end.error;
-          lastError = end.error;
-          (tried ??= new Set()).add(picked.c.key.keyId);
-        }
-      }
-      const wait = this.soonest(steps);
-      if (wait !== undefined && opts.maxWaitMs && this.clock.now() + wait <= deadline) {
-        await this.sleep(wait, opts.signal);
-        continue;
-      }
-      throw this.exhausted(model, attempts, wait, lastError);
+    const walk: Walk = { tried: undefined, wait: undefined };
+    for await (const [step, picked] of this.walk(rt, steps, opts, walk)) {
+      const end = await this.attemptChat(step, picked, req, opts.signal, requestId);
+      attempts.push(end.attempt);
+      if (end.result !== undefined) return { ...end.result, latencyMs: Math.round(performance.now() - started), attempts };
+      if (end.outcome.kind === 'bad_request' || end.outcome.kind === 'cancelled') throw end.error;
+      lastError = end.error;
+      (walk.tried ??= new Set()).add(picked.c.key.keyId);
     }
+    throw this.exhausted(model, attempts, walk.wait, lastError);
   }
 
   private async attemptChat(step: PlanStep, picked: Picked, req: UnifiedRequest, signal: AbortSignal | undefined, requestId: string): Promise<AttemptEnd & { result?: Omit<ChatResult, 'attempts' | 'latencyMs'> }> {
@@ -223,29 +216,17 @@ export class LlmRotate implements LeaseOwner {
     const steps = this.stepsFor(rt, model, opts);
     const attempts: Attempt[] = [];
     const requestId = this.usage.active || this.debugOn() ? randomUUID() : '';
-    const deadline = this.clock.now() + (opts.maxWaitMs ?? 0);
     let lastError: Error | undefined;
-    for (;;) {
-      let tried: Set<string> | undefined;
-      for (const step of steps) {
-        for (;;) {
-          const picked = await this.select(rt, step.list, tried, opts.signal);
-          if (picked === undefined) break;
-          const failed = yield* this.attemptStream(step, picked, req, opts.signal, requestId);
-          if (failed === undefined) return;
-          attempts.push(failed.attempt);
-          if (failed.outcome.kind === 'bad_request' || failed.outcome.kind === 'cancelled') throw failed.error;
-          lastError = failed.error;
-          (tried ??= new Set()).add(picked.c.key.keyId);
-        }
-      }
-      const wait = this.soonest(steps);
-      if (wait !== undefined && opts.maxWaitMs && this.clock.now() + wait <= deadline) {
-        await this.sleep(wait, opts.signal);
-        continue;
-      }
-      throw this.exhausted(model, attempts, wait, lastError);
+    const walk: Walk = { tried: undefined, wait: undefined };
+    for await (const [step, picked] of this.walk(rt, steps, opts, walk)) {
+      const failed = yield* this.attemptStream(step, picked, req, opts.signal, requestId);
+      if (failed === undefined) return;
+      attempts.push(failed.attempt);
+      if (failed.outcome.kind === 'bad_request' || failed.outcome.kind === 'cancelled') throw failed.error;
+      lastError = failed.error;
+      (walk.tried ??= new Set()).add(picked.c.key.keyId);
     }
+    throw this.exhausted(model, attempts, walk.wait, lastError);
   }
 
   /** Returns undefined when the stream completed (or the consumer stopped); the failed attempt before any chunk. */
@@ -330,33 +311,23 @@ export class LlmRotate implements LeaseOwner {
     if (list.items.length === 0) {
       throw new NoAvailableKeyError(`No configured key of provider "${provider}"${opts.model ? ` serves model "${opts.model}"` : ''}`, [], undefined);
     }
-    const deadline = this.clock.now() + (opts.maxWaitMs ?? 0);
-    let tried: Set<string> | undefined;
     let lastError: Error | undefined;
-    for (;;) {
-      const picked = await this.select(rt, list, tried, opts.signal);
-      if (picked !== undefined) {
-        const key = picked.c.key;
-        try {
-          const secret = this.secrets.resolve(key.keyId, key.secretRef);
-          return new AcquireContext(this, picked.lease, secret, provider, key.keyId, opts.model, key.metadata, key.baseUrl);
-        } catch (e) {
-          await this.store.release(picked.lease);
-          lastError = e as Error;
-          this.logger.warn((e as Error).message);
-          (tried ??= new Set()).add(key.keyId);
-          continue;
-        }
+    const walk: Walk = { tried: undefined, wait: undefined };
+    for await (const [, picked] of this.walk(rt, [{ model: opts.model ?? '', list }], opts, walk)) {
+      const key = picked.c.key;
+      try {
+        const secret = this.secrets.resolve(key.keyId, key.secretRef);
+        return new AcquireContext(this, picked.lease, secret, provider, key.keyId, opts.model, key.metadata, key.baseUrl);
+      } catch (e) {
+        await this.store.release(picked.lease);
+        lastError = e as Error;
+        this.logger.warn(lastError.message);
+        (walk.tried ??= new Set()).add(key.keyId);
       }
-      const wait = this.soonestOf(list);
-      if (wait !== undefined && opts.maxWaitMs && this.clock.now() + wait <= deadline) {
-        await this.sleep(wait, opts.signal);
-        tried = undefined;
-        continue;
-      }
-      if (lastError !== undefined && wait === undefined) throw lastError;
-      throw new NoAvailableKeyError(`No key of provider "${provider}" is available${wait !== undefined ? `; the soonest is back in ${wait} ms` : ''}`, [], wait);
     }
+    const wait = walk.wait;
+    if (lastError !== undefined && wait === undefined) throw lastError;
+    throw new NoAvailableKeyError(`No key of provider "${provider}" is available${wait !== undefined ? `; the soonest is back in ${wait} ms` : ''}`, [], wait);
   }
 
   /** Acquires a key, runs `fn`, reports success or the thrown error, and releases, whatever happens. */
@@ -539,22 +510,47 @@ export class LlmRotate implements LeaseOwner {
     }
   }
 
-  /** Ms until the soonest benched candidate becomes available again; undefined when none will. */
-  private soonest(steps: readonly PlanStep[]): number | undefined {
-    let min: number | undefined;
-    for (const s of steps) {
-      const w = this.soonestOf(s.list);
-      if (w !== undefined && (min === undefined || w < min)) min = w;
+  /**
+   * Yields leased candidates in plan order until the caller stops: each step's keys as the strategy ranks them,
+   * skipping keys the caller marked as tried. When nothing is left it waits for the soonest benched key if that
+   * is within `maxWaitMs` (then every key may be tried again), else records `wait` and ends.
+   */
+  private async *walk(rt: Runtime, steps: readonly PlanStep[], opts: { signal?: AbortSignal; maxWaitMs?: number }, w: Walk): AsyncGenerator<[PlanStep, Picked], void, undefined> {
+    const deadline = this.clock.now() + (opts.maxWaitMs ?? 0);
+    let raced = 0;
+    for (;;) {
+      for (const step of steps) {
+        for (;;) {
+          const picked = await this.select(rt, step.list, w.tried, opts.signal);
+          if (picked === undefined) break;
+          yield [step, picked];
+        }
+      }
+      const wait = this.soonest(steps, w.tried);
+      // A key came back between the pick and now (a release, a timer): look again at once, a few times at most.
+      if (wait === 0 && raced++ < 3) continue;
+      if (wait !== undefined && wait > 0 && opts.maxWaitMs && this.clock.now() + wait <= deadline) {
+        await this.sleep(wait, opts.signal);
+        w.tried = undefined;
+        raced = 0;
+        continue;
+      }
+      w.wait = wait === 0 ? undefined : wait;
+      return;
     }
-    return min;
   }
 
-  private soonestOf(list: CandidateList): number | undefined {
+  /** Ms until the soonest candidate can be leased: 0 if one not yet tried is free now; undefined when none will be. */
+  private soonest(steps: readonly PlanStep[], tried: ReadonlySet<string> | undefined): number | undefined {
     const now = this.clock.now();
     let min = Infinity;
-    for (const c of list.items) {
-      const at = availableAt(c.entry, now);
-      if (at > 0 && at < min) min = at;
+    for (const s of steps) {
+      for (const c of s.list.items) {
+        const at = availableAt(c.entry, now);
+        if (at === 0) {
+          if (tried === undefined || !tried.has(c.entry.keyId)) return 0;
+        } else if (at < min) min = at;
+      }
     }
     return min === Infinity ? undefined : Math.max(1, min - now);
   }
