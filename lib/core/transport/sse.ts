@@ -15,6 +15,15 @@ export async function* readSse(ex: Exchange, body: ReadableStream<Uint8Array>): 
   let event = '';
   let data: string[] = [];
   const reader = body.getReader();
+  const field = (line: string): void => {
+    if (line.startsWith(':')) return;
+    const colon = line.indexOf(':');
+    const name = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? '' : line.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (name === 'data') data.push(value);
+    else if (name === 'event') event = value;
+  };
   try {
     for (;;) {
       let r: ReadableStreamReadResult<Uint8Array>;
@@ -35,17 +44,14 @@ export async function* readSse(ex: Exchange, body: ReadableStream<Uint8Array>): 
           if (data.length > 0) yield { event: event || 'message', data: data.join('\n') };
           event = '';
           data = [];
-          continue;
+        } else {
+          field(line);
         }
-        if (line.startsWith(':')) continue;
-        const colon = line.indexOf(':');
-        const field = colon < 0 ? line : line.slice(0, colon);
-        let value = colon < 0 ? '' : line.slice(colon + 1);
-        if (value.startsWith(' ')) value = value.slice(1);
-        if (field === 'data') data.push(value);
-        else if (field === 'event') event = value;
       }
     }
+    // Lenient at the end: a last line or event without its terminating blank line is still delivered.
+    const rest = buf.endsWith('\r') ? buf.slice(0, -1) : buf;
+    if (rest !== '') field(rest);
     if (data.length > 0) yield { event: event || 'message', data: data.join('\n') };
   } finally {
     reader.releaseLock();
