@@ -1,4 +1,12 @@
-import { CallCancelledError, ProviderHttpError, ProviderTimeoutError, ProviderTransportError, SecretResolutionError } from './errors';
+import {
+  CallCancelledError,
+  InvalidRequestError,
+  ProviderHttpError,
+  ProviderTimeoutError,
+  ProviderTransportError,
+  SecretResolutionError,
+  UnsupportedFeatureError,
+} from './errors';
 import type { Outcome } from './health/health.interfaces';
 import { kindOfStatus, retryAfterMs } from './providers/http-errors';
 import type { ErrorKind } from './types';
@@ -75,6 +83,9 @@ export function classifyThrown(error: unknown, now: number): Outcome {
   if (error instanceof ProviderHttpError) return { kind: error.kind, retryAfterMs: error.retryAfterMs };
   if (error instanceof ProviderTimeoutError || error instanceof ProviderTransportError) return { kind: 'transient' };
   if (error instanceof SecretResolutionError) return { kind: 'cancelled' };
+  // The call asks for something the provider cannot do (e.g. Bedrock's Converse refusing an assistant-first
+  // conversation): the caller's fault, and every other key of the provider would refuse it the same way.
+  if (error instanceof UnsupportedFeatureError || error instanceof InvalidRequestError) return { kind: 'bad_request' };
 
   const headers = headersOf(e);
   const retry = headers ? retryAfterMs(headers, now) : undefined;
@@ -83,6 +94,10 @@ export function classifyThrown(error: unknown, now: number): Outcome {
   const byName = NAME_KINDS[name] ?? NAME_KINDS[typeof e.constructor === 'function' ? e.constructor.name : ''];
   if (byName === 'cancelled') return { kind: 'cancelled' };
 
+  // A known error name decides before the status: AWS reuses statuses (ModelNotReadyException is a 429 but
+  // transient, ServiceQuotaExceededException a 400 but a rate limit, ModelErrorException a 424 but transient).
+  if (byName !== undefined) return withRetry(byName, retry);
+
   const status = statusOf(e);
   const grpc = grpcStatusOf(e);
   if (status !== undefined) {
@@ -90,7 +105,6 @@ export function classifyThrown(error: unknown, now: number): Outcome {
     if (grpc === 'RESOURCE_EXHAUSTED') kind = 'rate_limit';
     return withRetry(kind, retry);
   }
-  if (byName !== undefined) return withRetry(byName, retry);
   if (grpc !== undefined) return withRetry(GRPC_KINDS[grpc], retry);
 
   const code = codeOf(e);
