@@ -1,4 +1,7 @@
 import type { ProviderName } from '../types';
+import { aiStudioEndpoint } from './gemini/ai-studio.endpoint';
+import { GeminiAdapter } from './gemini/gemini.adapter';
+import { VertexEndpoint } from './gemini/vertex.endpoint';
 import { OpenAiCompatibleAdapter } from './openai/openai-compatible.adapter';
 import type { ProviderAdapter } from './provider.interfaces';
 
@@ -8,5 +11,7 @@ export function createAdapters(): Partial<Record<ProviderName, ProviderAdapter>>
     openai: new OpenAiCompatibleAdapter('openai'),
     openrouter: new OpenAiCompatibleAdapter('openrouter'),
     azure_openai: new OpenAiCompatibleAdapter('azure_openai'),
+    google_ai_studio: new GeminiAdapter(aiStudioEndpoint),
+    google_vertex: new GeminiAdapter(new VertexEndpoint()),
   };
 }
