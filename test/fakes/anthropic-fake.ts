@@ -52,12 +52,22 @@ export interface AnthropicFakeOptions {
 const INPUT_TOKENS = 12;
 const WINDOW_LIMITS: Record<LimitWindow, number> = { requests: 50, tokens: 90_000, 'input-tokens': 50_000, 'output-tokens': 10_000 };
 
+/** The API version whose requests reject sampling parameters and accept `system` turns in `messages`. */
+const VERSION_2026 = '2026-10-21';
+
 /**
  * A fake of Anthropic's Messages API (`POST /v1/messages`, JSON and SSE) on 127.0.0.1.
- * It validates what the real API rejects with a 400 and that matters to an adapter: `x-api-key` (401 when
- * absent), `anthropic-version`, `model`, `max_tokens`, no `system` role inside `messages`, alternating roles,
- * non-empty text, `temperature`/`top_p` in [0, 1]. Behaviour is scripted per API key like {@link OpenAiFake}:
- * `script(key, 'rate_limit', 'ok')` answers the first request with a 429, then 'ok' (the last entry repeats).
+ *
+ * It checks what the real API checks and that matters to an adapter, with Anthropic's messages and statuses:
+ * an API key (`x-api-key`, or `Authorization: Bearer`, which `@anthropic-ai/sdk` 1.x sends; 401 when absent),
+ * `anthropic-version` (400 when absent), `model`, `max_tokens`, non-empty text, `temperature`/`top_p` in
+ * [0, 1]; under `anthropic-version: 2023-06-01` no `system` role inside `messages`; under `2026-10-21` no
+ * `temperature`/`top_p`/`top_k` at all. It also insists on alternating roles, which the public API now merges
+ * for you but Bedrock/Vertex-hosted Claude and older gateways reject: the adapter must merge turns itself.
+ *
+ * Behaviour is scripted per API key like {@link OpenAiFake}: `script(key, 'rate_limit', 'ok')` answers the
+ * first request with a 429, then 'ok' (the last entry repeats). The 401 of `'auth'` echoes the key on purpose,
+ * so tests can prove the library scrubs it.
  */
 export class AnthropicFake {
   private readonly scripts = new Map<string, AnthropicBehavior[]>();
@@ -88,9 +98,9 @@ export class AnthropicFake {
     return this;
   }
 
-  /** Requests made with `key` (its `x-api-key`). */
+  /** Requests made with `key` (in `x-api-key` or as a bearer token). */
   requestsOf(key: string): RecordedRequest[] {
-    return this.http.requestsWith('x-api-key', key);
+    return this.http.requests.filter((r) => keyOf(r) === key);
   }
 
   hits(key: string): number {
@@ -129,8 +139,8 @@ export class AnthropicFake {
       sendError(res, 404, 'not_found_error', 'Not Found', id);
       return;
     }
-    const key = req.headers['x-api-key'];
-    if (typeof key !== 'string' || key === '') {
+    const key = keyOf(req);
+    if (key === undefined) {
       sendError(res, 401, 'authentication_error', 'x-api-key header is required', id);
       return;
     }
@@ -310,6 +320,14 @@ interface WireBody {
   stop_sequences?: string[];
   temperature?: number;
   top_p?: number;
+  top_k?: number;
+}
+
+function keyOf(r: RecordedRequest): string | undefined {
+  const k = r.headers['x-api-key'];
+  if (typeof k === 'string' && k !== '') return k;
+  const auth = r.headers.authorization;
+  return typeof auth === 'string' && auth.startsWith('Bearer ') && auth.length > 7 ? auth.slice(7) : undefined;
 }
 
 function sendError(res: ServerResponse, status: number, type: string, message: string, requestId: string, headers: Record<string, string> = {}): void {
@@ -328,22 +346,31 @@ function validate(req: RecordedRequest): string | undefined {
   if (b.system !== undefined && typeof b.system !== 'string' && !(Array.isArray(b.system) && b.system.every(isTextBlock))) {
     return 'system: Input should be a valid string or a list of text blocks';
   }
-  for (const [name, v] of [['temperature', b.temperature], ['top_p', b.top_p]] as const) {
-    if (v !== undefined && (typeof v !== 'number' || v < 0 || v > 1)) return `${name}: Input should be less than or equal to 1`;
+  const v2026 = String(req.headers['anthropic-version']) >= VERSION_2026;
+  for (const [name, v] of [['temperature', b.temperature], ['top_p', b.top_p], ['top_k', b.top_k]] as const) {
+    if (v === undefined) continue;
+    if (v2026) return `${name}: Extra inputs are not permitted (removed in anthropic-version ${VERSION_2026})`;
+    if (name !== 'top_k' && (typeof v !== 'number' || v < 0 || v > 1)) return `${name}: Input should be less than or equal to 1`;
   }
   if (b.stop_sequences !== undefined && !(Array.isArray(b.stop_sequences) && b.stop_sequences.every((s) => typeof s === 'string' && s.trim() !== ''))) {
     return 'stop_sequences: each stop sequence must be a non-empty string containing non-whitespace';
   }
   if (b.stream !== undefined && typeof b.stream !== 'boolean') return 'stream: Input should be a valid boolean';
+  let prev: string | undefined;
   for (let i = 0; i < b.messages.length; i++) {
     const m = b.messages[i];
+    if (m.role === 'system' && v2026) {
+      if (!(typeof m.content === 'string' ? m.content !== '' : Array.isArray(m.content) && m.content.every(isTextBlock))) return `messages.${i}.content: Input should be a valid string or list of text blocks`;
+      continue;
+    }
     if (m.role === 'system') {
       return 'messages: Unexpected role "system". The Messages API accepts a top-level `system` parameter, not "system" as an input message role.';
     }
     if (m.role !== 'user' && m.role !== 'assistant') return `messages.${i}.role: Input should be 'user' or 'assistant'`;
-    if (i > 0 && b.messages[i - 1].role === m.role) {
+    if (prev === m.role) {
       return `messages: roles must alternate between "user" and "assistant", but found multiple "${m.role}" roles in a row`;
     }
+    prev = m.role;
     const finalAssistant = i === b.messages.length - 1 && m.role === 'assistant';
     if (typeof m.content === 'string') {
       if (m.content === '' && !finalAssistant) return `messages.${i}: all messages must have non-empty content except for the optional final assistant message`;

@@ -1,4 +1,5 @@
 import type { ProviderName } from '../types';
+import { AnthropicAdapter } from './anthropic/anthropic.adapter';
 import { aiStudioEndpoint } from './gemini/ai-studio.endpoint';
 import { GeminiAdapter } from './gemini/gemini.adapter';
 import { VertexEndpoint } from './gemini/vertex.endpoint';
@@ -13,5 +14,6 @@ export function createAdapters(): Partial<Record<ProviderName, ProviderAdapter>>
     azure_openai: new OpenAiCompatibleAdapter('azure_openai'),
     google_ai_studio: new GeminiAdapter(aiStudioEndpoint),
     google_vertex: new GeminiAdapter(new VertexEndpoint()),
+    anthropic: new AnthropicAdapter(),
   };
 }
