@@ -1,0 +1,34 @@
+import { Module, ValidationPipe } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import { LlmRotateModule } from '../lib';
+import { ChatController } from './chat/chat.controller';
+import { llmRotateOptions } from './config/llm.config';
+import { DemoModule } from './demo/demo.module';
+import { DemoUpstreamService } from './demo/demo-upstream.service';
+import { LlmExceptionFilter } from './errors/llm-exception.filter';
+import { HealthController } from './health/health.controller';
+import { UsageLogger } from './usage/usage-logger.service';
+
+@Module({
+  imports: [
+    // Reads the environment (and a `.env` file in the working directory, if there is one).
+    ConfigModule.forRoot({ isGlobal: true }),
+    LlmRotateModule.forRootAsync({
+      imports: [ConfigModule, DemoModule],
+      inject: [ConfigService, DemoUpstreamService],
+      useFactory: llmRotateOptions,
+    }),
+    DemoModule,
+    TerminusModule,
+  ],
+  controllers: [ChatController, HealthController],
+  providers: [
+    // Registered here rather than in main.ts so that tests building this module get them too.
+    { provide: APP_PIPE, useValue: new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }) },
+    { provide: APP_FILTER, useClass: LlmExceptionFilter },
+    UsageLogger,
+  ],
+})
+export class AppModule {}

@@ -1,0 +1,128 @@
+import type { ConfigService } from '@nestjs/config';
+import { loadOptionsFile, type FallbackTarget, type KeyOptions, type LlmRotateModuleOptions, type LlmRotateOptions, type ProviderName } from '../../lib';
+import { DEMO_KEYS } from '../demo/demo-upstream';
+import type { DemoUpstreamService } from '../demo/demo-upstream.service';
+
+/**
+ * Where the sample's keys come from, first match wins:
+ * - `file`: `LLM_ROTATE_CONFIG` names a JSON/YAML registry file (camelCase or the Python snake_case form);
+ * - `env`: real provider keys in the environment (see {@link ENV_KEYS});
+ * - `demo`: nothing configured: a local demo upstream plays OpenAI with one rate-limited key and one working key.
+ */
+export type SampleMode = 'file' | 'env' | 'demo';
+
+/**
+ * One key per environment variable, referenced as `env://NAME` (resolved at call time, never copied into the
+ * options). Only providers whose adapters ship in this version are listed.
+ */
+export const ENV_KEYS: ReadonlyArray<{ env: string; keyId: string; provider: ProviderName }> = [
+  { env: 'OPENAI_API_KEY', keyId: 'openai-1', provider: 'openai' },
+  { env: 'OPENAI_API_KEY_2', keyId: 'openai-2', provider: 'openai' },
+  { env: 'ANTHROPIC_API_KEY', keyId: 'anthropic-1', provider: 'anthropic' },
+  { env: 'GEMINI_API_KEY', keyId: 'gemini-1', provider: 'google_ai_studio' },
+  { env: 'OPENROUTER_API_KEY', keyId: 'openrouter-1', provider: 'openrouter' },
+];
+
+/** Optional base URL overrides (proxies, gateways), named as the vendors' own SDKs name them. */
+const BASE_URL_ENV: Partial<Record<ProviderName, string>> = {
+  openai: 'OPENAI_BASE_URL',
+  anthropic: 'ANTHROPIC_BASE_URL',
+  google_ai_studio: 'GOOGLE_GEMINI_BASE_URL',
+  openrouter: 'OPENROUTER_BASE_URL',
+};
+
+/** The model `POST /chat` uses when the body names none and `LLM_MODEL` is not set. */
+const DEFAULT_MODEL: Partial<Record<ProviderName, string>> = {
+  openai: 'gpt-4o-mini',
+  anthropic: 'claude-haiku-4-5',
+  google_ai_studio: 'gemini-2.5-flash',
+  openrouter: 'openai/gpt-4o-mini',
+};
+const FALLBACK_MODEL = 'gpt-4o-mini';
+
+export function sampleMode(config: ConfigService): SampleMode {
+  if (nonEmpty(config, 'LLM_ROTATE_CONFIG')) return 'file';
+  return envKeys(config).length > 0 ? 'env' : 'demo';
+}
+
+/** `LLM_MODEL`, else the usual small model of the first provider with a key in the environment. */
+export function defaultModel(config: ConfigService): string {
+  const explicit = nonEmpty(config, 'LLM_MODEL');
+  if (explicit !== undefined) return explicit;
+  if (sampleMode(config) !== 'env') return FALLBACK_MODEL;
+  return DEFAULT_MODEL[envKeys(config)[0].provider] ?? FALLBACK_MODEL;
+}
+
+/**
+ * The `useFactory` of `LlmRotateModule.forRootAsync`: builds the options from the environment. `LLM_STRATEGY`
+ * and `REDIS_URL` apply in every mode. The returned options are validated by the module at start-up.
+ */
+export async function llmRotateOptions(config: ConfigService, demo: DemoUpstreamService): Promise<LlmRotateModuleOptions> {
+  const options = await baseOptions(config, demo);
+  // A typo (LLM_STRATEGY=fastest) is reported by the module's validation, by path, and stops the start.
+  const strategy = nonEmpty(config, 'LLM_STRATEGY');
+  if (strategy !== undefined) options.strategy = strategy;
+  const redisUrl = nonEmpty(config, 'REDIS_URL');
+  if (redisUrl !== undefined) {
+    // The options may be a registry file's snake_case form (`state_store`) as well as camelCase.
+    const { state_store: _snake, stateStore: _camel, ...registry } = isRecord(options.registry) ? options.registry : {};
+    options.registry = { ...registry, stateStore: { backend: 'redis', redisUrl } };
+  }
+  return options;
+}
+
+async function baseOptions(config: ConfigService, demo: DemoUpstreamService): Promise<Record<string, unknown>> {
+  switch (sampleMode(config)) {
+    case 'file':
+      // Read as is (camelCase or the Python library's snake_case form); the module validates it.
+      return loadOptionsFile(nonEmpty(config, 'LLM_ROTATE_CONFIG') as string);
+    case 'env':
+      return { ...fromEnvironment(config) };
+    case 'demo':
+      return { ...demoOptions((await demo.start()).baseUrl) };
+  }
+}
+
+function fromEnvironment(config: ConfigService): LlmRotateOptions {
+  const found = envKeys(config);
+  const keys: KeyOptions[] = found.map(({ env, keyId, provider }) => ({ keyId, provider, secretRef: `env://${env}` }));
+  const providers: NonNullable<LlmRotateOptions['registry']['providers']> = {};
+  for (const p of new Set(found.map((k) => k.provider))) {
+    const name = BASE_URL_ENV[p];
+    const baseUrl = name === undefined ? undefined : nonEmpty(config, name);
+    if (baseUrl !== undefined) providers[p] = { baseUrl };
+  }
+  const fallbacks: Record<string, FallbackTarget[]> = {};
+  // OpenRouter serves OpenAI's models too (as `openai/<model>`): when OpenAI's keys are spent, go there.
+  if (found.some((k) => k.provider === 'openai') && found.some((k) => k.provider === 'openrouter')) {
+    fallbacks.openai = [{ provider: 'openrouter', upstream: 'openai' }];
+  }
+  return { registry: { keys, providers, fallbacks }, useKeys: keys.map((k) => k.keyId) };
+}
+
+/** Two OpenAI keys on the local demo upstream; the rate-limited one has the higher priority, so it is tried first. */
+export function demoOptions(baseUrl: string): LlmRotateOptions {
+  return {
+    registry: {
+      keys: [
+        { keyId: DEMO_KEYS.limited.keyId, provider: 'openai', secretRef: `env://${DEMO_KEYS.limited.env}`, priority: 10 },
+        { keyId: DEMO_KEYS.ok.keyId, provider: 'openai', secretRef: `env://${DEMO_KEYS.ok.env}`, priority: 0 },
+      ],
+      providers: { openai: { baseUrl, timeoutMs: 10_000 } },
+    },
+    useKeys: [DEMO_KEYS.limited.keyId, DEMO_KEYS.ok.keyId],
+  };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function envKeys(config: ConfigService): typeof ENV_KEYS {
+  return ENV_KEYS.filter((k) => nonEmpty(config, k.env) !== undefined);
+}
+
+function nonEmpty(config: ConfigService, name: string): string | undefined {
+  const v = config.get<string>(name);
+  return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
+}
