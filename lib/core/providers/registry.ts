@@ -3,6 +3,7 @@ import { AnthropicAdapter } from './anthropic/anthropic.adapter';
 import { aiStudioEndpoint } from './gemini/ai-studio.endpoint';
 import { GeminiAdapter } from './gemini/gemini.adapter';
 import { VertexEndpoint } from './gemini/vertex.endpoint';
+import { BedrockAdapter } from './bedrock/bedrock.adapter';
 import { OpenAiCompatibleAdapter } from './openai/openai-compatible.adapter';
 import type { ProviderAdapter } from './provider.interfaces';
 
@@ -12,6 +13,7 @@ export function createAdapters(): Partial<Record<ProviderName, ProviderAdapter>>
     openai: new OpenAiCompatibleAdapter('openai'),
     openrouter: new OpenAiCompatibleAdapter('openrouter'),
     azure_openai: new OpenAiCompatibleAdapter('azure_openai'),
+    bedrock: new BedrockAdapter(),
     google_ai_studio: new GeminiAdapter(aiStudioEndpoint),
     google_vertex: new GeminiAdapter(new VertexEndpoint()),
     anthropic: new AnthropicAdapter(),
