@@ -21,6 +21,6 @@ export class UsageLogger implements OnModuleInit, OnModuleDestroy {
 
 function describe(e: UsageEvent): string {
   const tokens = e.inputTokens !== undefined ? `, ${e.inputTokens}+${e.outputTokens ?? 0} tokens` : '';
-  const error = e.outcome === 'success' ? '' : ` ${e.status ?? ''}${e.errorClass ? ` ${e.errorClass}` : ''}`;
-  return `${e.source} ${e.provider}/${e.model} key=${e.keyId}: ${e.outcome}${error} (${e.latencyMs} ms${tokens})`;
+  const error = [e.status, e.errorClass].filter((x) => x !== undefined).join(' ');
+  return `${e.source} ${e.provider}/${e.model} key=${e.keyId}: ${e.outcome}${error ? ` ${error}` : ''} (${e.latencyMs} ms${tokens})`;
 }

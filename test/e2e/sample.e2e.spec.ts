@@ -348,6 +348,41 @@ describe('sample app with keys in the environment', () => {
   });
 });
 
+describe('sample app with a key of every supported provider in the environment', () => {
+  let restoreEnv: () => void;
+  let app: INestApplication;
+
+  beforeAll(async () => {
+    restoreEnv = setSampleEnv({
+      OPENAI_API_KEY: 'sk-env-openai-0000',
+      OPENAI_API_KEY_2: 'sk-env-openai-0001',
+      ANTHROPIC_API_KEY: 'sk-ant-env-0000',
+      GEMINI_API_KEY: 'gemini-env-0000',
+      OPENROUTER_API_KEY: 'sk-or-env-0000',
+    });
+    app = await startSampleApp();
+  });
+  afterAll(async () => {
+    await app?.close();
+    restoreEnv();
+  });
+
+  it('makes one key per variable, and /health lists them by id only', async () => {
+    const res = await request(app.getHttpServer()).get('/health').expect(200);
+    const keys = res.body.details.llm.keys as Record<string, { provider: string; state: string }>;
+    expect(Object.fromEntries(Object.entries(keys).map(([id, k]) => [id, k.provider]))).toEqual({
+      'openai-1': 'openai',
+      'openai-2': 'openai',
+      'anthropic-1': 'anthropic',
+      'gemini-1': 'google_ai_studio',
+      'openrouter-1': 'openrouter',
+    });
+    for (const k of Object.values(keys)) expect(k.state).toBe('ACTIVE');
+    expect(res.text).not.toMatch(/-env-|_API_KEY/);
+    expect(app.get(DemoUpstreamService).running).toBeUndefined();
+  });
+});
+
 describe('npm start: the compiled sample as a process', () => {
   jest.setTimeout(180_000);
   const main = join(ROOT, 'dist-sample/sample/main.js');
