@@ -9,7 +9,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { LlmRotate } from '../../../lib';
 import { classifyThrown } from '../../../lib/core/classify';
 import { BedrockFake } from '../../fakes/bedrock-fake';
-import { makeOptions } from '../../support/options';
+import { makeOptions, recordingLogger } from '../../support/options';
 
 /**
  * The official AWS SDK pointed at the fake: proves the fake speaks Bedrock's real wire format (SigV4 as the SDK
@@ -123,7 +123,7 @@ describe('bedrock fake vs the official @aws-sdk/client-bedrock-runtime', () => {
 
   it('acquire()/withKey lends the JSON credentials to the SDK and reports its ThrottlingException as a cooldown', async () => {
     const keys = [{ keyId: 'sdk-lent', provider: 'bedrock' as const, models: [MODEL], secret: JSON.stringify(CREDS), metadata: { region: 'us-east-1' } }];
-    const lr = await LlmRotate.create(makeOptions(fake.url, keys));
+    const lr = await LlmRotate.create(makeOptions(fake.url, keys), { logger: recordingLogger().logger });
     try {
       fake.script(CREDS.accessKeyId, 'throttling', 'ok');
       const err = await lr
