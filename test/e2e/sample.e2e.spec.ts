@@ -387,6 +387,7 @@ describe('npm start: the compiled sample as a process', () => {
   jest.setTimeout(180_000);
   const main = join(ROOT, 'dist-sample/sample/main.js');
   const children = new Set<ChildProcess>();
+  const emptyDir = mkdtempSync(join(tmpdir(), 'llm-rotate-sample-cwd-'));
 
   beforeAll(async () => {
     // What `npm start`'s prestart does.
@@ -400,6 +401,7 @@ describe('npm start: the compiled sample as a process', () => {
   }, 180_000);
   afterAll(() => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    rmSync(emptyDir, { recursive: true, force: true });
   });
 
   interface Started {
@@ -409,7 +411,8 @@ describe('npm start: the compiled sample as a process', () => {
   }
 
   function start(env: Record<string, string>): Started {
-    const child = spawn(process.execPath, [main], { cwd: ROOT, env: sampleChildEnv({ NO_COLOR: '1', ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
+    // Run from an empty directory: a developer's `.env` in the project must not turn the demo into real calls.
+    const child = spawn(process.execPath, [main], { cwd: emptyDir, env: sampleChildEnv({ NO_COLOR: '1', ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
     let output = '';
     child.stdout?.on('data', (c: Buffer) => (output += c.toString('utf8')));
