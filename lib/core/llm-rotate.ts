@@ -60,6 +60,7 @@ export interface LlmRotateDeps {
 }
 
 interface Runtime {
+  readonly options: LlmRotateOptions;
   readonly config: ResolvedConfig;
   readonly planner: Planner;
   readonly strategy: SelectionStrategy;
@@ -121,7 +122,7 @@ export class LlmRotate implements LeaseOwner {
     this.usage = new UsageEmitter((e) => this.logger.error(`A usage listener threw: ${this.describe(e)}`));
     this.storeOptions = valid.registry.stateStore ?? { backend: 'memory' };
     this.store = deps.store ?? createStateStore(this.storeOptions, this.clock, this.logger);
-    this.ready = this.install(config);
+    this.ready = this.install(valid, config);
     // The rejection is observed by whoever awaits `ready` (the Nest factory, `create`, or the next call).
     this.ready.catch(() => undefined);
   }
@@ -164,7 +165,7 @@ export class LlmRotate implements LeaseOwner {
     const key = picked.c.key;
     const t0 = performance.now();
     const target = this.target(step, picked);
-    if (target instanceof Error) return this.finishAttempt(picked, step, t0, { kind: 'cancelled' }, target, requestId, 'chat');
+    if (target instanceof Error) return this.finishAttempt(picked, step, t0, { kind: 'auth' }, target, requestId, 'chat');
     const adapter = this.adapter(key.provider);
     const ex = new Exchange(key.provider, key.settings.timeoutMs, signal);
     try {
@@ -240,7 +241,7 @@ export class LlmRotate implements LeaseOwner {
     const key = picked.c.key;
     const t0 = performance.now();
     const target = this.target(step, picked);
-    if (target instanceof Error) return this.finishAttempt(picked, step, t0, { kind: 'cancelled' }, target, requestId, 'stream');
+    if (target instanceof Error) return this.finishAttempt(picked, step, t0, { kind: 'auth' }, target, requestId, 'stream');
     const adapter = this.adapter(key.provider);
     const ex = new Exchange(key.provider, key.settings.timeoutMs, signal);
     let yielded = false;
@@ -319,7 +320,7 @@ export class LlmRotate implements LeaseOwner {
         const secret = this.secrets.resolve(key.keyId, key.secretRef);
         return new AcquireContext(this, picked.lease, secret, provider, key.keyId, opts.model, key.metadata, key.baseUrl);
       } catch (e) {
-        await this.store.release(picked.lease);
+        await this.store.report(picked.lease, { kind: 'auth' }, 0);
         lastError = e as Error;
         this.logger.warn(lastError.message);
         (walk.tried ??= new Set()).add(key.keyId);
@@ -391,7 +392,7 @@ export class LlmRotate implements LeaseOwner {
       if (a.backend !== b.backend || (a.backend === 'redis' && b.backend === 'redis' && (a.redisUrl !== b.redisUrl || a.redisNamespace !== b.redisNamespace))) {
         throw new ConfigurationError(['registry.stateStore: cannot change on reload (create a new instance instead)']);
       }
-      await this.install(this.resolve(valid));
+      await this.install(valid, this.resolve(valid));
     });
     this.reloading = next.catch(() => undefined);
     return next;
@@ -441,16 +442,9 @@ export class LlmRotate implements LeaseOwner {
     return this.closing;
   }
 
-  /** The options in force, without secretRefs (safe to log). */
-  describeConfig(): Record<string, unknown> {
-    const c = this.rt?.config;
-    if (c === undefined) return {};
-    return {
-      strategy: c.strategy,
-      store: this.storeOptions.backend,
-      keys: c.keys.map((k) => ({ keyId: k.keyId, provider: k.provider, models: k.models ? [...k.models] : [], priority: k.priority, weight: k.weight, enabled: k.spec.enabled })),
-      fallbacks: c.fallbacks,
-    };
+  /** The validated options in force (camelCased). Each key's `secretRef` is hidden from JSON and inspect. */
+  get options(): LlmRotateOptions {
+    return (this.rt as Runtime).options;
   }
 
   // ───────────────────────────── internals ─────────────────────────────
@@ -467,9 +461,9 @@ export class LlmRotate implements LeaseOwner {
     return config;
   }
 
-  private async install(config: ResolvedConfig): Promise<void> {
+  private async install(options: LlmRotateOptions, config: ResolvedConfig): Promise<void> {
     const entries = await this.store.sync(config.keys.map((k) => k.spec));
-    this.rt = { config, planner: new Planner(config, entries), strategy: STRATEGY_IMPLS[config.strategy] };
+    this.rt = { options, config, planner: new Planner(config, entries), strategy: STRATEGY_IMPLS[config.strategy] };
   }
 
   private async runtime(): Promise<Runtime> {
@@ -563,6 +557,7 @@ export class LlmRotate implements LeaseOwner {
     }
   }
 
+  /** The call's target; a secret that cannot be resolved makes the key unusable here, so it is quarantined like an auth failure. */
   private target(step: PlanStep, picked: Picked): CallTarget | SecretResolutionError {
     const key = picked.c.key;
     let secret: string;
@@ -599,13 +594,14 @@ export class LlmRotate implements LeaseOwner {
     usage: Usage = ZERO_USAGE,
   ): Promise<AttemptEnd> {
     const key = picked.c.key;
-    // A secret that cannot be resolved is this process's problem, not the key's: release without a verdict.
-    if (error instanceof SecretResolutionError) await this.store.release(picked.lease);
-    else await this.store.report(picked.lease, outcome, usage.inputTokens + usage.outputTokens);
+    await this.store.report(picked.lease, outcome, usage.inputTokens + usage.outputTokens);
     const latencyMs = Math.round(performance.now() - t0);
     const status = statusOfError(error);
     const attempt: Attempt = { provider: key.provider, model: step.model, keyId: key.keyId, outcome: outcome.kind, latencyMs };
-    if (error !== undefined) attempt.errorClass = error.name;
+    if (error !== undefined) {
+      attempt.errorClass = error.name;
+      attempt.message = this.secrets.scrub(error.message);
+    }
     if (status !== undefined) attempt.status = status;
     if (this.usage.active || this.debugOn()) {
       this.emit({

@@ -44,6 +44,8 @@ export interface Attempt {
   outcome: AttemptOutcome;
   /** Error class name (e.g. `ProviderHttpError`, `TimeoutError`); absent on success. */
   errorClass?: string;
+  /** The error's message, scrubbed of secrets; absent on success. */
+  message?: string;
   status?: number;
   latencyMs: number;
 }

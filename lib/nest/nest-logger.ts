@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import { Logger, type LogLevel } from '@nestjs/common';
 import type { LlmRotateLogger } from '../core/logger';
 import { LLM_ROTATE_LOGGER_CONTEXT } from './llm-rotate.constants';
 
@@ -9,6 +9,7 @@ export function nestLogger(): LlmRotateLogger {
     debug: (m) => logger.debug(m),
     warn: (m) => logger.warn(m),
     error: (m) => logger.error(m),
-    isDebugEnabled: () => Logger.isLevelEnabled('debug'),
+    // Levels are known only when the app set them (`logger: [...]`); a custom logger filters on its own.
+    isDebugEnabled: () => (Logger as unknown as { logLevels?: LogLevel[] }).logLevels === undefined || Logger.isLevelEnabled('debug'),
   };
 }

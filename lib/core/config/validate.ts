@@ -55,6 +55,10 @@ export function validateOptions(input: unknown): LlmRotateOptions {
     }
   }
   if (problems.length > 0) throw new ConfigurationError(problems);
+  // The validated form is a copy (normalizeOptions copies every key); hide each secretRef from JSON and inspect.
+  for (const k of keys as Array<Record<string, unknown>>) {
+    Object.defineProperty(k, 'secretRef', { value: k.secretRef, enumerable: false, writable: false, configurable: false });
+  }
   return normalized as unknown as LlmRotateOptions;
 }
 

@@ -1,0 +1,79 @@
+import { Logger, type LoggerService } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { LlmRotate, LlmRotateModule, LlmRotateService, type UsageEvent } from '../../lib';
+import { OpenAiFake } from '../fakes/openai-fake';
+import { makeOptions, recordingLogger } from '../support/options';
+
+const MSG = [{ role: 'user' as const, content: 'hi' }];
+
+describe('usage events (one structured record per attempt)', () => {
+  let fake: OpenAiFake;
+  beforeEach(async () => {
+    fake = await OpenAiFake.start();
+  });
+  afterEach(() => fake.close());
+
+  it('chat, stream and acquire attempts each emit one event with the documented fields', async () => {
+    fake.script('sk-test-a', 'rate_limit');
+    const lr = await LlmRotate.create(makeOptions(fake.baseUrl, [{ keyId: 'a', priority: 1 }, { keyId: 'b' }]), { logger: recordingLogger().logger });
+    const events: UsageEvent[] = [];
+    const off = lr.onUsage((e) => events.push(e));
+    await lr.chat('gpt-4o-mini', MSG);
+    expect(events).toEqual([
+      expect.objectContaining({ source: 'chat', provider: 'openai', model: 'gpt-4o-mini', keyId: 'a', outcome: 'rate_limit', status: 429, errorClass: 'ProviderHttpError' }),
+      expect.objectContaining({ source: 'chat', keyId: 'b', outcome: 'success', inputTokens: 9, outputTokens: 3 }),
+    ]);
+    expect(events[0].requestId).toBe(events[1].requestId);
+    expect(events[0].requestId).toMatch(/^[0-9a-f-]{36}$/);
+    for (const e of events) {
+      expect(typeof e.timestamp).toBe('number');
+      expect(e.latencyMs).toBeGreaterThanOrEqual(0);
+    }
+    for await (const _ of lr.stream('gpt-4o-mini', MSG));
+    expect(events[2]).toMatchObject({ source: 'stream', keyId: 'b', outcome: 'success', inputTokens: 9, outputTokens: 3 });
+    await lr.withKey('openai', {}, () => 'done');
+    expect(events[3]).toMatchObject({ source: 'acquire', keyId: 'b', outcome: 'success' });
+    off();
+    await lr.chat('gpt-4o-mini', MSG);
+    expect(events).toHaveLength(4);
+    await lr.close();
+  });
+
+  it('a throwing subscriber is isolated from the call', async () => {
+    const log = recordingLogger();
+    const lr = await LlmRotate.create(makeOptions(fake.baseUrl, [{ keyId: 'a' }]), { logger: log.logger });
+    lr.onUsage(() => {
+      throw new Error('subscriber bug');
+    });
+    expect((await lr.chat('gpt-4o-mini', MSG)).keyId).toBe('a');
+    expect(log.lines.join()).toContain('A usage listener threw: subscriber bug');
+    await lr.close();
+  });
+
+  it("the Nest service exposes usage$ and logs each event at debug level through Nest's Logger", async () => {
+    const lines: string[] = [];
+    const sink: LoggerService = {
+      log: () => undefined,
+      error: () => undefined,
+      warn: () => undefined,
+      debug: (m: unknown, ctx?: unknown) => lines.push(`${String(ctx)}: ${String(m)}`),
+    };
+    const mod = await Test.createTestingModule({ imports: [LlmRotateModule.forRoot(makeOptions(fake.baseUrl, [{ keyId: 'a' }]))] }).compile();
+    const app = mod.createNestApplication({ logger: sink });
+    app.useLogger(sink);
+    Logger.overrideLogger(sink);
+    await app.init();
+    const svc = app.get(LlmRotateService);
+    const seen: UsageEvent[] = [];
+    svc.usage$.subscribe((e) => seen.push(e));
+    await svc.chat('gpt-4o-mini', MSG);
+    expect(seen).toHaveLength(1);
+    const usageLines = lines.filter((l) => l.startsWith('LlmRotate: usage '));
+    expect(usageLines).toHaveLength(1);
+    expect(JSON.parse(usageLines[0].slice('LlmRotate: usage '.length))).toMatchObject({ keyId: 'a', outcome: 'success', provider: 'openai' });
+    let completed = false;
+    svc.usage$.subscribe({ complete: () => (completed = true) });
+    await app.close();
+    expect(completed).toBe(true);
+  });
+});
