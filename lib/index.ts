@@ -3,7 +3,7 @@ export { LlmRotateModule } from './nest/llm-rotate.module';
 export { LlmRotateService, type ChatSseEvent } from './nest/llm-rotate.service';
 export { LlmRotateHealthIndicator, type LlmRotateHealthOptions } from './nest/llm-rotate.health';
 export { LLM_ROTATE_ENGINE } from './nest/llm-rotate.constants';
-export { LLM_ROTATE_OPTIONS, type LlmRotateModuleOptions } from './nest/llm-rotate.module-definition';
+export { LLM_ROTATE_OPTIONS, type LlmRotateModuleOptions, type LlmRotateOptionsFactory } from './nest/llm-rotate.module-definition';
 
 // Framework-free engine
 export { LlmRotate, type LlmRotateDeps, type LlmRotateInput } from './core/llm-rotate';

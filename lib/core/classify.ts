@@ -8,7 +8,8 @@ import {
   UnsupportedFeatureError,
 } from './errors';
 import type { Outcome } from './health/health.interfaces';
-import { kindOfStatus, retryAfterMs } from './providers/http-errors';
+import { anthropicResetWaitMs } from './providers/anthropic/anthropic.limits';
+import { kindOfStatus, parseDuration, retryAfterMs } from './providers/http-errors';
 import type { ErrorKind } from './types';
 
 /** What `AcquireContext.reportError` accepts besides any thrown value. */
@@ -103,13 +104,46 @@ export function classifyThrown(error: unknown, now: number): Outcome {
   if (status !== undefined) {
     let kind = kindOfStatus(status);
     if (grpc === 'RESOURCE_EXHAUSTED') kind = 'rate_limit';
-    return withRetry(kind, retry);
+    return withRetry(kind, retry ?? (headers && kind === 'rate_limit' ? resetWaitMs(headers, now) : undefined));
   }
+  // Vendor error types without a status (e.g. an @anthropic-ai/sdk stream `event: error`).
+  const type = typeOf(e);
+  if (type !== undefined) return withRetry(TYPE_KINDS[type], retry);
   if (grpc !== undefined) return withRetry(GRPC_KINDS[grpc], retry);
 
   const code = codeOf(e);
   if (code !== undefined && NETWORK_CODES.test(code)) return { kind: 'transient' };
   return { kind: 'transient' };
+}
+
+/** Error `type`s of Anthropic's and OpenAI's error bodies. */
+const TYPE_KINDS: Readonly<Record<string, ErrorKind>> = {
+  rate_limit_error: 'rate_limit',
+  overloaded_error: 'transient',
+  api_error: 'transient',
+  server_error: 'transient',
+  authentication_error: 'auth',
+  permission_error: 'auth',
+  billing_error: 'auth',
+  insufficient_quota: 'rate_limit',
+  invalid_request_error: 'bad_request',
+  not_found_error: 'bad_request',
+  request_too_large: 'bad_request',
+};
+
+function typeOf(e: Record<string, unknown>): string | undefined {
+  const inner = e.error as { type?: unknown; error?: { type?: unknown } } | undefined;
+  for (const v of [e.type, inner?.type === 'error' ? inner.error?.type : inner?.type]) {
+    if (typeof v === 'string' && v in TYPE_KINDS) return v;
+  }
+  return undefined;
+}
+
+/** A 429 without retry-after: the vendors' own window-reset headers (OpenAI durations, Anthropic RFC 3339 times). */
+function resetWaitMs(headers: Headers, now: number): number | undefined {
+  const openai = Math.max(parseDuration(headers.get('x-ratelimit-reset-requests')) ?? 0, parseDuration(headers.get('x-ratelimit-reset-tokens')) ?? 0);
+  if (openai > 0) return openai;
+  return anthropicResetWaitMs(headers, now);
 }
 
 function withRetry(kind: ErrorKind, retry: number | undefined): Outcome {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { inspect } from 'node:util';
 import { AcquireContext, type LeaseOwner } from './acquire-context';
 import { classifyThrown } from './classify';
 import { systemClock, type Clock } from './clock';
@@ -307,6 +308,7 @@ export class LlmRotate implements LeaseOwner {
 
   /** Lends a healthy key of `provider` for a direct SDK call (SPEC §1). */
   async acquire(provider: ProviderName, opts: AcquireOptions = {}): Promise<AcquireContext> {
+    this.assertOpen();
     const rt = this.rt ?? (await this.runtime());
     const list = rt.planner.forProvider(provider, opts.model);
     if (list.items.length === 0) {
@@ -424,6 +426,16 @@ export class LlmRotate implements LeaseOwner {
     return this.store.health();
   }
 
+  /** Never prints secrets or refs: a summary only. */
+  [inspect.custom](): string {
+    const c = this.rt?.config;
+    return `LlmRotate { strategy: ${c?.strategy ?? '?'}, keys: ${c?.keys.length ?? 0}, store: ${this.store.backend}${this.closed ? ', closed' : ''} }`;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { strategy: this.rt?.config.strategy, keys: this.rt?.config.keys.map((k) => k.keyId), store: this.store.backend, closed: this.closed };
+  }
+
   /** Subscribes to usage events (one per attempt); returns the unsubscribe function. */
   onUsage(listener: UsageListener): () => void {
     return this.usage.subscribe(listener);
@@ -456,6 +468,7 @@ export class LlmRotate implements LeaseOwner {
       const adapter = this.adapters[k.provider];
       if (adapter === undefined) problems.push(`registry.keys(${k.keyId}).provider: "${k.provider}" has no adapter in this version`);
       else if (!k.baseUrl && !adapter.defaultBaseUrl) problems.push(`registry.keys(${k.keyId}).baseUrl: ${k.provider} needs a baseUrl (on the key or in registry.providers.${k.provider})`);
+      else problems.push(...(adapter.configProblems?.({ keyId: k.keyId, baseUrl: k.baseUrl ?? adapter.defaultBaseUrl, settings: k.settings, metadata: k.metadata }) ?? []));
     }
     if (problems.length > 0) throw new ConfigurationError(problems);
     return config;

@@ -16,10 +16,11 @@ interface Cached {
  * {@link SecretResolver.scrub} can remove them from any text leaving the library.
  */
 export class SecretResolver {
-  private readonly fileCache = new Map<string, Cached>();
-  private readonly warned = new Set<string>();
-  private readonly known = new Set<string>();
-  private pattern: RegExp | undefined;
+  // ES private fields: neither JSON nor util.inspect (even with showHidden) can reach the values.
+  readonly #fileCache = new Map<string, Cached>();
+  readonly #warned = new Set<string>();
+  readonly #known = new Set<string>();
+  #pattern: RegExp | undefined;
 
   constructor(
     private readonly warn: (message: string) => void,
@@ -40,41 +41,41 @@ export class SecretResolver {
         break;
       }
       case 'file':
-        value = this.readFile(keyId, ref);
+        value = this.#readFile(keyId, ref);
         break;
       case 'literal':
         value = rest;
         if (!value) throw new SecretResolutionError(keyId, 'literal:// secretRef is empty');
-        if (!this.warned.has(keyId)) {
-          this.warned.add(keyId);
+        if (!this.#warned.has(keyId)) {
+          this.#warned.add(keyId);
           this.warn(`Key "${keyId}" uses a literal:// secretRef; prefer env:// or file:// outside of tests`);
         }
         break;
       default:
         throw new SecretResolutionError(keyId, `unknown secretRef scheme "${scheme || '(none)'}" (use env://, file:// or literal://)`);
     }
-    this.remember(value);
+    this.#remember(value);
     return value;
   }
 
   /** Replaces every known secret value (and anything shaped like a vendor key) with `***`. */
   scrub(text: string): string {
     let out = text;
-    if (this.pattern) out = out.replace(this.pattern, MASK);
+    if (this.#pattern) out = out.replace(this.#pattern, MASK);
     return out.replace(GENERIC_KEY_SHAPES, MASK);
   }
 
-  private remember(value: string): void {
-    if (this.known.has(value) || value.length < 4) return;
-    this.known.add(value);
+  #remember(value: string): void {
+    if (this.#known.has(value) || value.length < 4) return;
+    this.#known.add(value);
     // Longest first so a secret containing another is masked whole. Secrets that are JSON documents
     // (service accounts) are also masked by their private key body and any token they carry.
-    const parts = [...this.known].flatMap(secretFragments).sort((a, b) => b.length - a.length);
-    this.pattern = new RegExp(parts.map(escapeRegExp).join('|'), 'g');
+    const parts = [...this.#known].flatMap(secretFragments).sort((a, b) => b.length - a.length);
+    this.#pattern = new RegExp(parts.map(escapeRegExp).join('|'), 'g');
   }
 
-  private readFile(keyId: string, ref: string): string {
-    const hit = this.fileCache.get(ref);
+  #readFile(keyId: string, ref: string): string {
+    const hit = this.#fileCache.get(ref);
     const t = this.now();
     if (hit && hit.expires > t) return hit.value;
     let path: string;
@@ -91,7 +92,7 @@ export class SecretResolver {
       throw new SecretResolutionError(keyId, `cannot read ${ref} (${code})`);
     }
     if (!value) throw new SecretResolutionError(keyId, `secret file ${ref} is empty`);
-    this.fileCache.set(ref, { value, expires: t + FILE_TTL_MS });
+    this.#fileCache.set(ref, { value, expires: t + FILE_TTL_MS });
     return value;
   }
 }

@@ -1,4 +1,4 @@
-import { ConfigurableModuleBuilder } from '@nestjs/common';
+import { ConfigurableModuleBuilder, type ConfigurableModuleOptionsFactory } from '@nestjs/common';
 import type { LlmRotateOptions } from '../core/config/options.interfaces';
 
 /**
@@ -13,3 +13,6 @@ export const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN: LLM_ROTATE_OPTIONS
     .setFactoryMethodName('createLlmRotateOptions')
     .setExtras({ isGlobal: false }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
     .build();
+
+/** What a `useClass` / `useExisting` options provider implements. */
+export type LlmRotateOptionsFactory = ConfigurableModuleOptionsFactory<LlmRotateModuleOptions, 'createLlmRotateOptions'>;

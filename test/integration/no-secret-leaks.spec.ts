@@ -90,6 +90,9 @@ describe('no secret value in any serialized form (SPEC §2, §3)', () => {
 
     const dumps = [
       JSON.stringify(llm.engine.options),
+      inspect(llm.engine, { depth: 10, showHidden: true }),
+      inspect(llm, { depth: 10, showHidden: true }),
+      JSON.stringify(llm.engine),
       inspect(llm.engine.options, { depth: 10 }),
       JSON.stringify(snapshot),
       JSON.stringify(health.body),

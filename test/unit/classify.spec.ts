@@ -38,6 +38,24 @@ describe('classifyThrown: what users catch around vendor SDK calls', () => {
     expect(c(new DOMException('aborted', 'AbortError'))).toEqual({ kind: 'cancelled' });
   });
 
+  it('a 429 without retry-after waits for the vendor window reset headers', () => {
+    expect(c(Object.assign(new Error('x'), { status: 429, headers: new Headers({ 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '6m0s' }) }))).toEqual({
+      kind: 'rate_limit',
+      retryAfterMs: 360_000,
+    });
+    const reset = new Date(now + 42_000).toISOString();
+    expect(c(Object.assign(new Error('x'), { status: 429, headers: { 'anthropic-ratelimit-requests-remaining': '0', 'anthropic-ratelimit-requests-reset': reset } }))).toEqual({
+      kind: 'rate_limit',
+      retryAfterMs: 42_000,
+    });
+  });
+
+  it('vendor error types decide when there is no status (SDK stream error events)', () => {
+    expect(c(Object.assign(new Error('x'), { error: { type: 'error', error: { type: 'overloaded_error' } } }))).toEqual({ kind: 'transient' });
+    expect(c(Object.assign(new Error('x'), { error: { type: 'rate_limit_error' } }))).toEqual({ kind: 'rate_limit' });
+    expect(c(Object.assign(new Error('x'), { type: 'authentication_error' }))).toEqual({ kind: 'auth' });
+  });
+
   it("the library's own errors keep their class", () => {
     expect(c(new ProviderHttpError('openai', 429, 'rate_limit', 'x', 700))).toEqual({ kind: 'rate_limit', retryAfterMs: 700 });
     expect(c(new ProviderTimeoutError('openai', 10))).toEqual({ kind: 'transient' });

@@ -6,6 +6,7 @@ describe('HTTP error helpers', () => {
   it.each([
     [429, 'rate_limit'],
     [401, 'auth'],
+    [402, 'auth'],
     [403, 'auth'],
     [500, 'transient'],
     [502, 'transient'],

@@ -3,7 +3,8 @@ import type { ErrorKind } from '../types';
 /** SPEC §4's default mapping of an HTTP status to an error class. */
 export function kindOfStatus(status: number): ErrorKind {
   if (status === 429) return 'rate_limit';
-  if (status === 401 || status === 403) return 'auth';
+  // 402: the key's account cannot pay; another key may.
+  if (status === 401 || status === 402 || status === 403) return 'auth';
   if (status === 408 || status === 409 || status === 425 || status >= 500) return 'transient';
   return 'bad_request';
 }

@@ -65,4 +65,6 @@ export interface ProviderAdapter {
   classifyError(status: number, headers: Headers, body: string, now: number): ClassifiedError;
   /** On a successful answer: the epoch ms until which the key should be cooled because its window is spent. */
   successCooldownUntil(headers: Headers, now: number): number | undefined;
+  /** Start-up checks of a key's settings (e.g. a Bedrock key without a region), as `path: problem` lines. */
+  configProblems?(key: Pick<CallTarget, 'keyId' | 'baseUrl' | 'settings' | 'metadata'>): string[];
 }

@@ -1,0 +1,76 @@
+import { Test } from '@nestjs/testing';
+import { createHook } from 'node:async_hooks';
+import { ClosedError, LlmRotate, LlmRotateModule, LlmRotateService } from '../../lib';
+import { OpenAiFake } from '../fakes/openai-fake';
+import { makeOptions, recordingLogger } from '../support/options';
+
+const MSG = [{ role: 'user' as const, content: 'hi' }];
+
+/**
+ * Tracks the handles (timers, sockets, servers) created while `fn` runs and returns those still alive
+ * afterwards: what `jest --detectOpenHandles` would report, but as an assertion.
+ */
+async function handlesLeftBy(fn: () => Promise<void>): Promise<string[]> {
+  const alive = new Map<number, { type: string; resource: { hasRef?: () => boolean } }>();
+  const hook = createHook({
+    init(id, type, _trigger, resource) {
+      if (type !== 'PROMISE' && type !== 'TickObject' && type !== 'Microtask') alive.set(id, { type, resource: resource as { hasRef?: () => boolean } });
+    },
+    destroy(id) {
+      alive.delete(id);
+    },
+  });
+  hook.enable();
+  try {
+    await fn();
+    // Let closed sockets and cleared timers be collected by the event loop.
+    await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  } finally {
+    hook.disable();
+  }
+  // Only what keeps the process alive counts (Node's and undici's own unref'd timers do not).
+  return [...alive.values()].filter((h) => typeof h.resource.hasRef === 'function' && h.resource.hasRef()).map((h) => h.type);
+}
+
+describe('lifecycle (no global state, nothing left open)', () => {
+  it('close() is idempotent and every later call throws ClosedError', async () => {
+    const fake = await OpenAiFake.start();
+    const lr = await LlmRotate.create(makeOptions(fake.baseUrl, [{ keyId: 'a' }]), { logger: recordingLogger().logger });
+    await lr.chat('gpt-4o-mini', MSG);
+    await Promise.all([lr.close(), lr.close()]);
+    await lr.close();
+    await expect(lr.chat('gpt-4o-mini', MSG)).rejects.toBeInstanceOf(ClosedError);
+    await expect(lr.acquire('openai')).rejects.toBeInstanceOf(ClosedError);
+    await expect(lr.stream('gpt-4o-mini', MSG).next()).rejects.toBeInstanceOf(ClosedError);
+    expect(() => lr.reload(makeOptions(fake.baseUrl, [{ keyId: 'a' }]))).toThrow(ClosedError);
+    await fake.close();
+  });
+
+  it('a Nest app that called, streamed and lent a key leaves no handle open after app.close()', async () => {
+    const fake = await OpenAiFake.start();
+    const leaked = await handlesLeftBy(async () => {
+    const mod = await Test.createTestingModule({ imports: [LlmRotateModule.forRoot(makeOptions(fake.baseUrl, [{ keyId: 'a' }, { keyId: 'b' }]))] }).compile();
+    const app = mod.createNestApplication({ logger: false });
+    await app.init();
+    const svc = app.get(LlmRotateService);
+    await svc.chat('gpt-4o-mini', MSG);
+    for await (const _ of svc.stream('gpt-4o-mini', MSG));
+    await svc.withKey('openai', {}, () => undefined);
+    await app.close();
+    // The upstream goes away too, so pooled keep-alive connections to it close.
+    await fake.close();
+    });
+    expect(leaked).toEqual([]);
+  });
+
+  it('two engines in one process are independent', async () => {
+    const fake = await OpenAiFake.start();
+    fake.script('sk-test-a', 'rate_limit', 'ok');
+    const one = await LlmRotate.create(makeOptions(fake.baseUrl, [{ keyId: 'a', priority: 1 }, { keyId: 'b' }]), { logger: recordingLogger().logger });
+    const two = await LlmRotate.create(makeOptions(fake.baseUrl, [{ keyId: 'a', priority: 1 }, { keyId: 'b' }]), { logger: recordingLogger().logger });
+    expect((await one.chat('gpt-4o-mini', MSG)).keyId).toBe('b');
+    expect((await two.chat('gpt-4o-mini', MSG)).keyId).toBe('a');
+    await Promise.all([one.close(), two.close(), fake.close()]);
+  });
+});
