@@ -112,6 +112,9 @@ export class VertexAuth {
           // Bounded like any upstream call; one retry of a failed token request, then the engine rotates keys.
           timeout: opts.timeout ?? cred.timeoutMs,
           retryConfig: isTokenRequest ? { ...opts.retryConfig, retry: 1, noResponseRetries: 1 } : opts.retryConfig,
+          // Node's own fetch, as for every other call of this library (gaxios would otherwise import() the ESM
+          // node-fetch, which a CommonJS test runner such as Jest cannot load).
+          fetchImplementation: opts.fetchImplementation ?? fetch,
         });
       },
     };
