@@ -1,5 +1,5 @@
 import { Test } from '@nestjs/testing';
-import { createHook } from 'node:async_hooks';
+import { AsyncResource, createHook } from 'node:async_hooks';
 import { ClosedError, LlmRotate, LlmRotateModule, LlmRotateService } from '../../lib';
 import { OpenAiFake } from '../fakes/openai-fake';
 import { makeOptions, recordingLogger } from '../support/options';
@@ -7,14 +7,19 @@ import { makeOptions, recordingLogger } from '../support/options';
 const MSG = [{ role: 'user' as const, content: 'hi' }];
 
 /**
- * Tracks the handles (timers, sockets, servers) created while `fn` runs and returns those still alive
- * afterwards: what `jest --detectOpenHandles` would report, but as an assertion.
+ * Tracks the handles (timers, sockets, servers) that `fn` causes (its async descendants only, so another
+ * suite's leftovers do not count) and returns those still keeping the process alive afterwards: what
+ * `jest --detectOpenHandles` would report, as an assertion.
  */
 async function handlesLeftBy(fn: () => Promise<void>): Promise<string[]> {
+  const root = new AsyncResource('LifecycleProbe');
+  const ours = new Set<number>([root.asyncId()]);
   const alive = new Map<number, { type: string; resource: { hasRef?: () => boolean } }>();
   const hook = createHook({
-    init(id, type, _trigger, resource) {
-      if (type !== 'PROMISE' && type !== 'TickObject' && type !== 'Microtask') alive.set(id, { type, resource: resource as { hasRef?: () => boolean } });
+    init(id, type, trigger, resource) {
+      if (!ours.has(trigger)) return;
+      ours.add(id);
+      if (type !== 'PROMISE') alive.set(id, { type, resource: resource as { hasRef?: () => boolean } });
     },
     destroy(id) {
       alive.delete(id);
@@ -22,7 +27,7 @@ async function handlesLeftBy(fn: () => Promise<void>): Promise<string[]> {
   });
   hook.enable();
   try {
-    await fn();
+    await root.runInAsyncScope(fn);
     // Let closed sockets and cleared timers be collected by the event loop.
     await new Promise((r) => setTimeout(r, 20));
     for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));

@@ -83,7 +83,11 @@ describe('options validation (SPEC §2)', () => {
       use_keys: ['a'],
       strategy: 'round_robin',
     });
-    expect(opts.registry.keys[0]).toEqual({ keyId: 'a', provider: 'openai', secretRef: 'env://A', rateLimitRpm: 60, maxConcurrent: 2, baseUrl: 'http://127.0.0.1:9/v1', metadata: { some_field: 1 } });
+    expect(opts.registry.keys[0]).toEqual({ keyId: 'a', provider: 'openai', rateLimitRpm: 60, maxConcurrent: 2, baseUrl: 'http://127.0.0.1:9/v1', metadata: { some_field: 1 } });
+    // The ref is there, but hidden from JSON and inspect; validated options validate again.
+    expect(opts.registry.keys[0].secretRef).toBe('env://A');
+    expect(JSON.stringify(opts)).not.toContain('env://A');
+    expect(validateOptions(opts).registry.keys[0].secretRef).toBe('env://A');
     expect(opts.registry.providers?.openai).toEqual({ cooldownSeconds: 5, maxConsecutiveFailures: 2, timeoutMs: 1000 });
     expect(opts.registry.stateStore).toEqual({ backend: 'redis', redisUrl: 'redis://127.0.0.1:6379', redisNamespace: 'app1' });
     expect(opts.registry.fallbacks).toEqual({ anthropic: [{ provider: 'openrouter', upstream: 'anthropic' }] });
