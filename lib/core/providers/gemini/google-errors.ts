@@ -79,3 +79,19 @@ export function rpcErrorOf(body: string): GoogleRpcError | undefined {
     details: Array.isArray(r.details) ? r.details : undefined,
   };
 }
+
+/**
+ * Classifies an error thrown by Google's own SDK (`@google/genai`'s `ApiError`: `status` plus the error body as
+ * JSON in `message`) with the same rules as a raw answer, so `API_KEY_INVALID` is an auth failure and `RetryInfo`
+ * sets the cooldown. Undefined when the error carries no Google error body.
+ */
+export function classifyGoogleSdkError(error: unknown, now: number): ClassifiedError | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const e = error as { status?: unknown; message?: unknown; headers?: unknown };
+  if (typeof e.message !== 'string' || !e.message.includes('"error"')) return undefined;
+  const start = e.message.indexOf('{');
+  const rpc = start < 0 ? undefined : rpcErrorOf(e.message.slice(start));
+  if (rpc === undefined || (rpc.status === undefined && rpc.code === undefined)) return undefined;
+  const status = typeof e.status === 'number' ? e.status : (rpc.code ?? 500);
+  return classifyRpcError(status, rpc, e.headers instanceof Headers ? e.headers : undefined, now);
+}
