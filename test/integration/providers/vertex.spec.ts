@@ -338,9 +338,11 @@ describe('google_vertex provider (Vertex AI and OAuth token endpoint fakes on 12
       const doc = JSON.parse(sa1.json) as Record<string, unknown>;
       delete doc.project_id;
       const lr = await engine([vertexKey('noproj', JSON.stringify(doc))]);
+      const tokensBefore = oauth.tokenRequests(sa1.email);
       const err = await lr.chat(MODEL, HI).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(SecretResolutionError);
       expect((err as Error).message).toContain('registry.providers.google_vertex.project');
+      expect(oauth.tokenRequests(sa1.email)).toBe(tokensBefore);
       const ok = await engine([vertexKey('noproj', JSON.stringify(doc))], { providers: { google_vertex: { project: 'from-settings' } } });
       await ok.chat(MODEL, HI);
       expect(fake.calls.at(-1)?.project).toBe('from-settings');

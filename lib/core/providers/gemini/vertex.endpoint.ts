@@ -20,12 +20,12 @@ export class VertexEndpoint implements GeminiEndpoint {
   private readonly auth = new VertexAuth();
 
   async locate(t: CallTarget, method: string): Promise<{ url: string; headers: Record<string, string> }> {
-    const { accessToken, account } = await this.auth.authorize(t.keyId, t.secret, t.settings.timeoutMs);
-    const project = metaString(t, 'project') ?? t.settings.project ?? account.projectId;
+    const project = metaString(t, 'project') ?? t.settings.project ?? this.auth.account(t.keyId, t.secret).projectId;
     if (project === undefined) {
       // Not the key's health: the configuration lacks a project. Name where to put it.
       throw new SecretResolutionError(t.keyId, 'the service-account JSON has no project_id; set registry.providers.google_vertex.project or the key\'s metadata.project');
     }
+    const { accessToken, account } = await this.auth.authorize(t.keyId, t.secret, t.settings.timeoutMs);
     const location = metaString(t, 'location') ?? t.settings.location ?? DEFAULT_LOCATION;
     const base = t.baseUrl === DEFAULT_BASE && location === 'global' ? 'https://aiplatform.googleapis.com' : t.baseUrl.replace('{location}', location);
     const version = t.settings.apiVersion ?? 'v1';
