@@ -321,17 +321,30 @@ describe('google_vertex provider (Vertex AI and OAuth token endpoint fakes on 12
   });
 
   describe('the service-account secret', () => {
-    it('names the key, never the value, when the secret is not a usable key file, and costs the key nothing', async () => {
-      const notJson = `not json but secret-ish ${sa1.privateKey.slice(40, 80)}`;
-      const lr = await engine([vertexKey('bad', notJson, { priority: 1 }), vertexKey('noemail', JSON.stringify({ type: 'service_account', private_key: sa1.privateKey }))]);
-      const err = await lr.chat(MODEL, HI).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(SecretResolutionError);
-      expect((err as Error).message).toBe('Cannot resolve the secret of key "bad": the google_vertex secret is not valid JSON (expected a service-account key file)');
-      expect(await keyRow(lr, 'bad')).toMatchObject({ state: 'ACTIVE', consecutiveFailures: 0 });
-      const lr2 = await engine([vertexKey('noemail', JSON.stringify({ type: 'service_account', private_key: sa1.privateKey }))]);
-      const err2 = await lr2.chat(MODEL, HI).catch((e: unknown) => e);
-      expect((err2 as Error).message).toBe('Cannot resolve the secret of key "noemail": the service-account JSON has no client_email');
-      for (const e of [err, err2]) expect(inspect(e)).not.toContain(sa1.privateKey.slice(40, 80));
+    /** The SecretResolutionError of a failed call: thrown as is, or as the cause once every key was tried. */
+    function secretErrorOf(e: unknown): SecretResolutionError | undefined {
+      if (e instanceof SecretResolutionError) return e;
+      const cause = (e as { cause?: unknown } | undefined)?.cause;
+      return cause instanceof SecretResolutionError ? cause : undefined;
+    }
+
+    it('names the key, never the value, when the secret is not a usable key file, and calls nothing', async () => {
+      const fragment = sa1.privateKey.slice(40, 80);
+      const cases: Array<[string, string, string]> = [
+        ['notjson', `not json but secret-ish ${fragment}`, 'the google_vertex secret is not valid JSON (expected a service-account key file)'],
+        ['noemail', JSON.stringify({ type: 'service_account', private_key: sa1.privateKey }), 'the service-account JSON has no client_email'],
+        ['user', JSON.stringify({ type: 'authorized_user', refresh_token: `1//${fragment}` }), 'the google_vertex secret has type "authorized_user"; only "service_account" key files are supported'],
+      ];
+      const tokensBefore = oauth.tokenRequests();
+      for (const [keyId, secret, reason] of cases) {
+        const lr = await engine([vertexKey(keyId, secret)]);
+        const err = await lr.chat(MODEL, HI).catch((e: unknown) => e);
+        const secretErr = secretErrorOf(err);
+        expect(secretErr?.message).toBe(`Cannot resolve the secret of key "${keyId}": ${reason}`);
+        for (const text of [inspect(err, { depth: 6 }), JSON.stringify(err), String((err as Error).message)]) expect(text).not.toContain(fragment);
+      }
+      expect(oauth.tokenRequests()).toBe(tokensBefore);
+      expect(fake.calls).toHaveLength(0);
     });
 
     it('asks for a project when neither the key file, the key nor the provider settings name one', async () => {
@@ -340,8 +353,7 @@ describe('google_vertex provider (Vertex AI and OAuth token endpoint fakes on 12
       const lr = await engine([vertexKey('noproj', JSON.stringify(doc))]);
       const tokensBefore = oauth.tokenRequests(sa1.email);
       const err = await lr.chat(MODEL, HI).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(SecretResolutionError);
-      expect((err as Error).message).toContain('registry.providers.google_vertex.project');
+      expect(secretErrorOf(err)?.message).toContain('registry.providers.google_vertex.project');
       expect(oauth.tokenRequests(sa1.email)).toBe(tokensBefore);
       const ok = await engine([vertexKey('noproj', JSON.stringify(doc))], { providers: { google_vertex: { project: 'from-settings' } } });
       await ok.chat(MODEL, HI);
