@@ -9,6 +9,7 @@ import {
 } from './errors';
 import type { Outcome } from './health/health.interfaces';
 import { anthropicResetWaitMs } from './providers/anthropic/anthropic.limits';
+import { classifyGoogleSdkError } from './providers/gemini/google-errors';
 import { kindOfStatus, parseDuration, retryAfterMs } from './providers/http-errors';
 import type { ErrorKind } from './types';
 
@@ -83,7 +84,8 @@ export function classifyThrown(error: unknown, now: number): Outcome {
   if (error instanceof CallCancelledError) return { kind: 'cancelled' };
   if (error instanceof ProviderHttpError) return { kind: error.kind, retryAfterMs: error.retryAfterMs };
   if (error instanceof ProviderTimeoutError || error instanceof ProviderTransportError) return { kind: 'transient' };
-  if (error instanceof SecretResolutionError) return { kind: 'cancelled' };
+  // Same as the engine's own calls: a secret that cannot be resolved makes the key unusable here.
+  if (error instanceof SecretResolutionError) return { kind: 'auth' };
   // The call asks for something the provider cannot do (e.g. Bedrock's Converse refusing an assistant-first
   // conversation): the caller's fault, and every other key of the provider would refuse it the same way.
   if (error instanceof UnsupportedFeatureError || error instanceof InvalidRequestError) return { kind: 'bad_request' };
@@ -98,6 +100,10 @@ export function classifyThrown(error: unknown, now: number): Outcome {
   // A known error name decides before the status: AWS reuses statuses (ModelNotReadyException is a 429 but
   // transient, ServiceQuotaExceededException a 400 but a rate limit, ModelErrorException a 424 but transient).
   if (byName !== undefined) return withRetry(byName, retry);
+
+  // @google/genai's ApiError: the Google error body (status name, ErrorInfo reason, RetryInfo) is JSON in `message`.
+  const google = classifyGoogleSdkError(error, now);
+  if (google !== undefined) return withRetry(google.kind, google.retryAfterMs ?? retry);
 
   const status = statusOf(e);
   const grpc = grpcStatusOf(e);

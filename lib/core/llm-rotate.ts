@@ -181,6 +181,8 @@ export class LlmRotate implements LeaseOwner {
       try {
         parsed = adapter.parseResponse(JSON.parse(text), target);
       } catch (e) {
+        // An adapter may refuse a well-formed answer with a classified error (e.g. Gemini's blocked prompt: 200, no candidates).
+        if (e instanceof ProviderHttpError) return this.finishAttempt(picked, step, t0, outcomeOf(e), e, requestId, 'chat');
         const err = new ProviderTransportError(key.provider, `${key.provider} sent a malformed response: ${this.describe(e)}`, 'EMALFORMED');
         return this.finishAttempt(picked, step, t0, { kind: 'transient' }, err, requestId, 'chat');
       }

@@ -89,7 +89,7 @@ describe('@google/genai against the Gemini fake', () => {
     expect(err).toBeInstanceOf(ApiError);
     expect((err as ApiError).status).toBe(429);
     expect((err as Error).message).toContain('RESOURCE_EXHAUSTED');
-    expect(classifyThrown(err, 0).kind).toBe('rate_limit');
+    expect(classifyThrown(err, 0)).toEqual({ kind: 'rate_limit', retryAfterMs: 37_000 });
     // Reading the body the SDK keeps in its message also recovers RetryInfo's delay.
     expect(classifyGoogleSdkError(err, 0)).toMatchObject({ kind: 'rate_limit', status: 429, retryAfterMs: 37_000 });
   });
@@ -106,6 +106,7 @@ describe('@google/genai against the Gemini fake', () => {
       const err = await ai.models.generateContent({ model: MODEL, contents: 'hi' }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ApiError);
       expect(classifyGoogleSdkError(err, 0)).toMatchObject({ kind, status });
+      expect(classifyThrown(err, 0).kind).toBe(kind);
     }
     fake.script(KEY, 'unavailable');
     const streamErr = await (async () => {

@@ -159,6 +159,17 @@ describe('google_ai_studio provider (Gemini API fake on 127.0.0.1)', () => {
       expect((await keyRow(lr, 'a')).state).toBe('ACTIVE');
       expect((await keyRow(lr, 'b')).state).toBe('ACTIVE');
     });
+
+    it('rejects a prompt blocked by promptFeedback (no candidates) as a bad request naming the provider, without rotating', async () => {
+      const lr = await engine(keys('a', 'b'));
+      fake.script(KEY_A, 'blocked');
+      const err = await lr.chat(MODEL, HI).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ProviderBadRequestError);
+      expect((err as Error).message).toContain('google_ai_studio');
+      expect((err as Error).message).toContain('blockReason SAFETY');
+      expect(fake.hits(KEY_B)).toBe(0);
+      expect(await keyRow(lr, 'a')).toMatchObject({ state: 'ACTIVE', consecutiveFailures: 0 });
+    });
   });
 
   describe('stream', () => {
