@@ -1,5 +1,6 @@
 import type { FallbackTarget } from '../config/options.interfaces';
 import type { KeyRuntime, ResolvedConfig } from '../config/resolved-config';
+import { candidateList } from '../selection/candidate-list';
 import type { Candidate, CandidateList } from '../selection/strategy.interfaces';
 import type { KeyEntry } from '../store/store.interfaces';
 import { PROVIDERS, type ProviderName } from '../types';
@@ -95,7 +96,7 @@ export class Planner {
   private list(id: string, filter: (k: KeyRuntime) => boolean): CandidateList {
     let l = this.lists.get(id);
     if (l === undefined) {
-      l = { items: this.candidates.filter((c) => filter(c.key)), cursor: 0 };
+      l = candidateList(this.candidates.filter((c) => filter(c.key)));
       if (this.lists.size >= MAX_CACHED_PLANS * 4) this.lists.clear();
       this.lists.set(id, l);
     }

@@ -1,22 +1,20 @@
 import { availableAt } from '../store/availability';
 import type { Candidate, CandidateList, SelectionStrategy } from './strategy.interfaces';
 
-/** The available key of highest priority; ties go to the least recently picked. */
+/** The available key of highest priority; keys of equal priority are taken in turn. */
 export const priorityStrategy: SelectionStrategy = {
   pick(list: CandidateList, now: number, tried: ReadonlySet<string> | undefined): Candidate | undefined {
-    let best: Candidate | undefined;
-    const items = list.items;
-    for (let i = 0; i < items.length; i++) {
-      const c = items[i];
-      if (availableAt(c.entry, now) !== 0 || (tried !== undefined && tried.has(c.entry.keyId))) continue;
-      if (
-        best === undefined ||
-        c.key.priority > best.key.priority ||
-        (c.key.priority === best.key.priority && c.entry.lastPicked < best.entry.lastPicked)
-      ) {
-        best = c;
+    for (const tier of list.priorityTiers) {
+      const items = tier.items;
+      const n = items.length;
+      for (let step = 0; step < n; step++) {
+        const i = (tier.cursor + step) % n;
+        const c = items[i];
+        if (availableAt(c.entry, now) !== 0 || (tried !== undefined && tried.has(c.entry.keyId))) continue;
+        tier.cursor = (i + 1) % n;
+        return c;
       }
     }
-    return best;
+    return undefined;
   },
 };

@@ -7,10 +7,24 @@ export interface Candidate {
   readonly entry: KeyEntry;
 }
 
-/** The candidates of one plan step, with the strategy's own cursor (round robin). */
-export interface CandidateList {
+/** Candidates of equal static score, taken in turn from `cursor`. */
+export interface Tier {
+  readonly score: number;
   readonly items: readonly Candidate[];
   cursor: number;
+}
+
+/** The candidates of one plan step, with the strategies' static indexes and cursors (see candidate-list.ts). */
+export interface CandidateList {
+  readonly items: readonly Candidate[];
+  /** round_robin's position. */
+  cursor: number;
+  /** health_aware: tiers of equal `100·priority + 10·weight`, best first. */
+  readonly healthTiers: readonly Tier[];
+  /** priority: tiers of equal priority, highest first. */
+  readonly priorityTiers: readonly Tier[];
+  /** weighted: running sums of the weights, in `items` order. */
+  readonly cumWeights: Float64Array;
 }
 
 /**
