@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Type } from 'class-transformer';
+import { Exclude, Type } from 'class-transformer';
 import {
   ArrayNotEmpty,
   IsArray,
@@ -63,8 +63,15 @@ export class StateStoreDto {
   @IsOptional() @IsString() @Matches(/^rediss?:\/\//, { message: 'redisUrl must start with redis:// or rediss://' }) redisUrl?: string;
   @IsOptional() @IsString() @Matches(/^[A-Za-z0-9_.:-]+$/, { message: 'redisNamespace may hold letters, digits and _ . : - only' })
   redisNamespace?: string;
-  @IsOptional() @IsObject() client?: unknown;
+  /**
+   * A user's ioredis client: never copied by class-transformer (it would try to rebuild the client's internals);
+   * the store checks its shape instead.
+   */
+  @Exclude({ toClassOnly: true }) @IsOptional() client?: unknown;
   @IsOptional() @IsInt() @Min(1) commandTimeoutMs?: number;
+  @IsOptional() @IsArray() @ArrayNotEmpty() @IsString({ each: true })
+  @Matches(/^rediss?:\/\//, { each: true, message: 'clusterNodes must be redis:// or rediss:// URLs' })
+  clusterNodes?: string[];
 }
 
 export class RegistryDto {

@@ -31,7 +31,7 @@ export interface ProviderOptions {
   baseUrl?: string;
   /** Extra HTTP headers sent with every request of this provider (e.g. OpenRouter's `HTTP-Referer`, `X-Title`). */
   headers?: Record<string, string>;
-  /** azure_openai: the `api-version` query parameter. */
+  /** azure_openai: the `api-version` query parameter; google_ai_studio / google_vertex: the API version path (`v1beta` / `v1`). */
   apiVersion?: string;
   /** azure_openai: model name → deployment name (default: the same name). */
   deployments?: Record<string, string>;
@@ -53,6 +53,11 @@ export interface RedisStoreOptions {
   client?: unknown;
   /** Per-command timeout before the store falls back to local state. Default 250 ms. */
   commandTimeoutMs?: number;
+  /**
+   * Redis Cluster seed nodes (`redis://host:port` URLs; credentials taken from the first). When set, the store
+   * connects with an ioredis `Cluster` instead of `redisUrl`. All keys of a namespace share one hash tag (one slot).
+   */
+  clusterNodes?: string[];
 }
 
 export interface MemoryStoreOptions {

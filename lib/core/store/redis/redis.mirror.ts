@@ -1,0 +1,160 @@
+import type { HealthSettings, KeyState, Outcome } from '../../health/health.interfaces';
+import { effectiveState, initialHealth, transition } from '../../health/transitions';
+import { availableAt, WINDOW_MS, windowStartOf } from '../availability';
+import type { KeyEntry, KeyStateSnapshot, StoreKeySpec } from '../store.interfaces';
+import type { ScriptReply } from './redis.scripts';
+
+/**
+ * One key's local mirror: what strategies read synchronously. Refreshed from every script reply (times are
+ * translated from Redis' clock to the local one), and the whole truth while Redis is unreachable.
+ */
+export interface RedisEntry extends KeyEntry {
+  /** Redis key of the state hash. */
+  readonly sk: string;
+  /** Redis key of the lease sorted set. */
+  readonly lk: string;
+  /** Leases this process holds: token → expiry (local clock). Counted alone while degraded. */
+  readonly held: Map<string, number>;
+  /** Lease tokens to free in Redis at the next resync (settled, or possibly taken, while Redis was unreachable). */
+  orphans: string[];
+  /** Health changed locally (while degraded) and not yet pushed to Redis. */
+  dirty: boolean;
+  /** Not yet registered in Redis by a successful sync of this worker (it may revive a retired key). */
+  fresh: boolean;
+  /** Retired in Redis by a reload (of any worker): not leased until a sync re-adds it. */
+  retired: boolean;
+  /**
+   * `until` as snapshots show it: Redis' own deadline (the same in every worker), or the local one while degraded.
+   * `until` itself is on the local clock for the strategies.
+   */
+  shownUntil: number;
+}
+
+/** At most this many tokens wait per key; older ones simply expire in Redis by their lease TTL. */
+const MAX_ORPHANS = 1000;
+
+const STATES: ReadonlySet<string> = new Set<KeyState>(['ACTIVE', 'COOLDOWN', 'QUARANTINE', 'PROBATION']);
+
+export function newRedisEntry(spec: StoreKeySpec, sk: string, lk: string): RedisEntry {
+  return {
+    keyId: spec.keyId,
+    spec,
+    ...initialHealth(spec.enabled),
+    inFlight: 0,
+    leaseMinExpiry: Infinity,
+    windowStart: 0,
+    windowRequests: 0,
+    windowTokens: 0,
+    lastPicked: 0,
+    sk,
+    lk,
+    held: new Map(),
+    orphans: [],
+    dirty: false,
+    fresh: true,
+    retired: false,
+    shownUntil: 0,
+  };
+}
+
+/**
+ * Refreshes the mirror from the row at `r[i]` (see ROW_FIELDS). `offset` = Redis time − local time, so local
+ * timers compare with the local clock.
+ */
+export function applyRow(e: RedisEntry, r: ScriptReply, i: number, offset: number): void {
+  const s = r[i] as string;
+  const u = r[i + 1] as number;
+  const m = r[i + 4] as number;
+  const ws = r[i + 5] as number;
+  e.retired = r[i + 8] === 1;
+  e.state = !e.spec.enabled || e.retired ? 'DISABLED' : STATES.has(s) ? (s as KeyState) : 'ACTIVE';
+  e.until = u > 0 ? u - offset : 0;
+  e.shownUntil = u;
+  e.consecutiveFailures = r[i + 2] as number;
+  e.inFlight = r[i + 3] as number;
+  e.leaseMinExpiry = m < 0 ? Infinity : m - offset;
+  e.windowStart = ws > 0 ? ws - offset : 0;
+  e.windowRequests = r[i + 6] as number;
+  e.windowTokens = r[i + 7] as number;
+}
+
+// ───────────── local evaluation (Redis unreachable): the memory store's rules over the mirror ─────────────
+
+/** Switches an entry to local lease accounting: only this process's own leases count. */
+export function toLocalAccounting(e: RedisEntry, now: number): void {
+  purgeHeld(e, now);
+}
+
+export function localLease(e: RedisEntry, token: string, ttlMs: number, now: number): number | null {
+  if (e.held.size > 0 && e.leaseMinExpiry <= now) purgeHeld(e, now);
+  if (availableAt(e, now) !== 0) return null;
+  const expiresAt = now + ttlMs;
+  e.held.set(token, expiresAt);
+  e.inFlight = e.held.size;
+  if (expiresAt < e.leaseMinExpiry) e.leaseMinExpiry = expiresAt;
+  if (e.spec.rateLimitRpm > 0 || e.spec.rateLimitTpm > 0) {
+    rollWindow(e, now);
+    e.windowRequests++;
+  }
+  return expiresAt;
+}
+
+export function localReport(e: RedisEntry, outcome: Outcome, tokens: number, now: number, settings: HealthSettings): void {
+  const next = transition(e, outcome, now, settings);
+  if (next !== e && (next.state !== e.state || next.until !== e.until || next.consecutiveFailures !== e.consecutiveFailures)) {
+    e.state = next.state;
+    e.until = next.until;
+    e.consecutiveFailures = next.consecutiveFailures;
+    e.shownUntil = next.until;
+    e.dirty = true;
+  }
+  if (tokens > 0 && e.spec.rateLimitTpm > 0) {
+    rollWindow(e, now);
+    e.windowTokens += tokens;
+  }
+}
+
+/** Forgets a lease locally and remembers to free it in Redis later. */
+export function localRelease(e: RedisEntry, token: string, now: number): void {
+  e.held.delete(token);
+  addOrphan(e, token);
+  purgeHeld(e, now);
+}
+
+export function addOrphan(e: RedisEntry, token: string): void {
+  if (e.orphans.length >= MAX_ORPHANS) e.orphans.shift();
+  e.orphans.push(token);
+}
+
+function purgeHeld(e: RedisEntry, now: number): void {
+  let min = Infinity;
+  for (const [t, exp] of e.held) {
+    if (exp <= now) e.held.delete(t);
+    else if (exp < min) min = exp;
+  }
+  e.inFlight = e.held.size;
+  e.leaseMinExpiry = min;
+}
+
+function rollWindow(e: RedisEntry, now: number): void {
+  if (e.windowStart + WINDOW_MS <= now || e.windowStart > now) {
+    e.windowStart = windowStartOf(now);
+    e.windowRequests = 0;
+    e.windowTokens = 0;
+  }
+}
+
+/** A snapshot row from the mirror (its times are local, its window not necessarily minute-aligned). */
+export function mirrorRow(e: RedisEntry, now: number): KeyStateSnapshot {
+  const state = effectiveState(e, now);
+  const inWindow = e.windowStart <= now && e.windowStart + WINDOW_MS > now;
+  return {
+    keyId: e.keyId,
+    state,
+    until: state === 'COOLDOWN' || state === 'QUARANTINE' ? new Date(e.shownUntil).toISOString() : null,
+    consecutiveFailures: e.consecutiveFailures,
+    leasesInUse: e.inFlight,
+    requestsThisMinute: inWindow ? e.windowRequests : 0,
+    tokensThisMinute: inWindow ? e.windowTokens : 0,
+  };
+}

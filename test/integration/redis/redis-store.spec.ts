@@ -1,0 +1,317 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type Redis from 'ioredis';
+import { OpenAiFake } from '../../fakes/openai-fake';
+import { makeOptions, type TestKey } from '../../support/options';
+import { allKeys, RedisServer, roundTrips } from '../../support/redis-server';
+import { HI, keyRow, redisEngine, redisStore, spec, uniqueNamespace } from '../../support/redis-store';
+
+const ROOT = join(__dirname, '../../..');
+
+/** The Redis store against a real redis-server of its own: atomic steps, sharing, leases, namespaces, reload. */
+describe('Redis state store', () => {
+  let server: RedisServer;
+  let admin: Redis;
+  let fake: OpenAiFake;
+  const closers: Array<() => Promise<unknown>> = [];
+
+  beforeAll(async () => {
+    server = await RedisServer.start();
+    admin = server.client();
+    fake = await OpenAiFake.start();
+  });
+  afterEach(async () => {
+    while (closers.length > 0) await (closers.pop() as () => Promise<unknown>)();
+  });
+  afterAll(async () => {
+    await admin.quit();
+    await fake.close();
+    await server.close();
+  });
+
+  function storeOpts(ns: string) {
+    return { stateStore: { backend: 'redis' as const, redisUrl: server.url, redisNamespace: ns } };
+  }
+
+  async function engine(keys: TestKey[], ns: string) {
+    const e = await redisEngine(fake.baseUrl, keys, { redisUrl: server.url, redisNamespace: ns });
+    closers.push(() => e.lr.close());
+    return e;
+  }
+
+  function store(ns: string) {
+    const s = redisStore({ redisUrl: server.url, redisNamespace: ns });
+    closers.push(() => s.store.close());
+    return s.store;
+  }
+
+  /** Round trips (top-level commands, any client) while `fn` ran. */
+  const commandsDuring = (fn: () => Promise<unknown>) => roundTrips(server, fn);
+
+  describe('one round trip per step', () => {
+    it('chat() is one lease and one report: two EVALSHA, nothing else', async () => {
+      const { lr } = await engine([{ keyId: 'a', secret: 'sk-rt-a' }, { keyId: 'b', secret: 'sk-rt-b' }], uniqueNamespace('rt'));
+      await lr.chat('gpt-4o-mini', HI); // the first use of each script on a connection is an EVAL
+      const delta = await commandsDuring(async () => {
+        for (let i = 0; i < 10; i++) await lr.chat('gpt-4o-mini', HI);
+      });
+      expect(delta).toEqual(Array(20).fill('evalsha'));
+    });
+
+    it('a 429 then a success is four; the next call skips the cooling key without asking Redis', async () => {
+      fake.script('sk-rt429-a', 'rate_limit');
+      const { lr } = await engine(
+        [
+          { keyId: 'w', secret: 'sk-rt429-w', models: ['warm-up'] },
+          { keyId: 'a', secret: 'sk-rt429-a', priority: 1 },
+          { keyId: 'b', secret: 'sk-rt429-b' },
+        ],
+        uniqueNamespace('rt'),
+      );
+      await lr.chat('warm-up', HI);
+      const first = await commandsDuring(() => lr.chat('gpt-4o-mini', HI));
+      expect(first).toEqual(Array(4).fill('evalsha'));
+      const second = await commandsDuring(async () => {
+        const r = await lr.chat('gpt-4o-mini', HI);
+        expect(r.attempts.map((a) => a.keyId)).toEqual(['b']);
+      });
+      expect(second).toEqual(Array(2).fill('evalsha'));
+    });
+
+    it('release is one round trip, and timers run on Redis time', async () => {
+      const ns = uniqueNamespace('rel');
+      const s = store(ns);
+      const [e] = await s.sync([spec('k')]);
+      const lease = await s.lease(e, 60_000);
+      expect(lease).not.toBeNull();
+      // The first use of a script on a connection is an EVAL (ioredis then switches to EVALSHA): still one trip.
+      expect(await commandsDuring(() => s.release(lease as NonNullable<typeof lease>))).toEqual(['eval']);
+      const again = await s.lease(e, 60_000);
+      expect(await commandsDuring(() => s.release(again as NonNullable<typeof again>))).toEqual(['evalsha']);
+      expect(await admin.zcard(`{${ns}}:l:k`)).toBe(0);
+      // A 429 stored on Redis time: until = Redis TIME at the report + retry-after.
+      const l2 = await s.lease(e, 60_000);
+      const [sec, usec] = await admin.time();
+      const before = Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
+      await s.report(l2 as NonNullable<typeof l2>, { kind: 'rate_limit', retryAfterMs: 7000 }, 0);
+      const [sec2, usec2] = await admin.time();
+      const after = Number(sec2) * 1000 + Math.floor(Number(usec2) / 1000);
+      const until = Number(await admin.hget(`{${ns}}:s:k`, 'u'));
+      expect(until).toBeGreaterThanOrEqual(before + 7000);
+      expect(until).toBeLessThanOrEqual(after + 7000);
+    });
+  });
+
+  it('a cooldown set by one worker is seen by another on its very next selection', async () => {
+    const ns = uniqueNamespace('share');
+    fake.script('sk-sh-hot', 'rate_limit');
+    const keys = [
+      { keyId: 'hot', secret: 'sk-sh-hot', priority: 1 },
+      { keyId: 'cold', secret: 'sk-sh-cold' },
+    ];
+    const a = await engine(keys, ns);
+    const b = await engine(keys, ns);
+    const ra = await a.lr.chat('gpt-4o-mini', HI);
+    expect(ra.attempts.map((x) => x.keyId)).toEqual(['hot', 'cold']);
+    // b's mirror still says ACTIVE: its lease script refuses `hot` and b goes on to `cold` without calling it.
+    const rb = await b.lr.chat('gpt-4o-mini', HI);
+    expect(rb.attempts.map((x) => x.keyId)).toEqual(['cold']);
+    expect(fake.hits('sk-sh-hot')).toBe(1);
+    const row = await keyRow(b.lr, 'hot');
+    expect(row.state).toBe('COOLDOWN');
+    expect(Date.parse(row.until as string) - Date.now()).toBeGreaterThan(10_000); // the fake's 20 s reset
+    expect(b.lr.storeHealth()).toEqual({ backend: 'redis', status: 'up' });
+  });
+
+  it('shares leases in use and the per-minute request window across workers', async () => {
+    const ns = uniqueNamespace('window');
+    // Stay clear of a minute boundary (the window is Redis' current minute).
+    const [sec] = await admin.time();
+    if (Number(sec) % 60 > 55) await sleep((61 - (Number(sec) % 60)) * 1000);
+    const keys = [
+      { keyId: 'x', secret: 'sk-win-x', priority: 1, rateLimitRpm: 3 },
+      { keyId: 'y', secret: 'sk-win-y' },
+    ];
+    const a = await engine(keys, ns);
+    const b = await engine(keys, ns);
+    const used: string[] = [];
+    for (let i = 0; i < 6; i++) used.push((await (i % 2 === 0 ? a : b).lr.chat('gpt-4o-mini', HI)).keyId);
+    expect(used.filter((k) => k === 'x')).toHaveLength(3);
+    expect(used.filter((k) => k === 'y')).toHaveLength(3);
+    expect((await keyRow(b.lr, 'x')).requestsThisMinute).toBe(3);
+    // A lease lent by one worker shows in the other's snapshot.
+    const ctx = await a.lr.acquire('openai');
+    expect((await keyRow(b.lr, ctx.keyId)).leasesInUse).toBe(1);
+    await ctx.release();
+    expect((await keyRow(b.lr, ctx.keyId)).leasesInUse).toBe(0);
+  });
+
+  describe('leases', () => {
+    it('never exceed maxConcurrent across workers under contention', async () => {
+      const ns = uniqueNamespace('maxc');
+      const stores = [store(ns), store(ns), store(ns), store(ns)];
+      const entries = await Promise.all(stores.map(async (s) => (await s.sync([spec('k', { maxConcurrent: 3 })]))[0]));
+      let holding = 0;
+      let max = 0;
+      let granted = 0;
+      let refused = 0;
+      await Promise.all(
+        stores.flatMap((s, i) =>
+          Array.from({ length: 8 }, async () => {
+            for (let j = 0; j < 12; j++) {
+              const l = await s.lease(entries[i], 30_000);
+              if (l === null) {
+                refused++;
+                await sleep(1);
+                continue;
+              }
+              granted++;
+              holding++;
+              max = Math.max(max, holding);
+              await sleep(Math.floor(Math.random() * 4));
+              holding--;
+              await s.release(l);
+            }
+          }),
+        ),
+      );
+      expect(max).toBeLessThanOrEqual(3);
+      expect(max).toBe(3); // the limit was reached: there was contention
+      expect(refused).toBeGreaterThan(0);
+      expect(granted).toBeGreaterThan(3);
+      expect(await admin.zcard(`{${ns}}:l:k`)).toBe(0);
+    });
+
+    it('a lease held by a crashed worker expires and its slot comes back', async () => {
+      const ns = uniqueNamespace('crash');
+      const child = spawn(process.execPath, ['-r', '@swc-node/register', 'test/support/redis-lease.child.ts', server.url, ns, 'k', '1', '1500'], {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const line = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('\n')) resolve(out.split('\n')[0]);
+        });
+        child.once('exit', (code) => reject(new Error(`child exited ${code}`)));
+      });
+      const took = JSON.parse(line) as { token: string | null; health: string };
+      expect(took).toEqual({ token: expect.any(String), health: 'up' });
+      const killedAt = Date.now();
+      child.kill('SIGKILL');
+      const s = store(ns);
+      const [e] = await s.sync([spec('k', { maxConcurrent: 1 })]);
+      expect(await s.lease(e, 30_000)).toBeNull(); // the dead worker's slot is still taken
+      let lease = null;
+      while (lease === null && Date.now() - killedAt < 10_000) {
+        await sleep(100);
+        lease = await s.lease(e, 30_000);
+      }
+      expect(lease).not.toBeNull(); // ...until its TTL ran out
+    });
+
+    it('are fenced: a late release or report of an expired lease frees nobody else\'s slot', async () => {
+      const ns = uniqueNamespace('fence');
+      const a = store(ns);
+      const b = store(ns);
+      const [ea] = await a.sync([spec('k', { maxConcurrent: 1 })]);
+      const [eb] = await b.sync([spec('k', { maxConcurrent: 1 })]);
+      const late = await a.lease(ea, 300);
+      expect(late).not.toBeNull();
+      expect(await b.lease(eb, 30_000)).toBeNull();
+      await sleep(450);
+      const fresh = await b.lease(eb, 30_000); // a's lease expired: its slot came back
+      expect(fresh).not.toBeNull();
+      await a.release(late as NonNullable<typeof late>);
+      await a.report(late as NonNullable<typeof late>, { kind: 'success' }, 0);
+      expect(await b.lease(eb, 30_000)).toBeNull(); // b's lease still holds the only slot
+      expect(await admin.zrange(`{${ns}}:l:k`, 0, -1)).toEqual([fresh?.token]);
+      await b.release(fresh as NonNullable<typeof fresh>);
+      expect(await admin.zcard(`{${ns}}:l:k`)).toBe(0);
+    });
+  });
+
+  it('namespaces never see each other; every key carries its namespace as prefix and hash tag', async () => {
+    await admin.flushall();
+    const ns1 = uniqueNamespace('app1');
+    const ns2 = uniqueNamespace('app2');
+    fake.script('sk-ns-hot', 'rate_limit');
+    const keys = [
+      { keyId: 'hot', secret: 'sk-ns-hot', priority: 1, rateLimitRpm: 100 },
+      { keyId: 'cold', secret: 'sk-ns-cold', maxConcurrent: 5 },
+    ];
+    const one = await engine(keys, ns1);
+    const two = await engine(keys, ns2);
+    expect((await one.lr.chat('gpt-4o-mini', HI)).attempts.map((x) => x.keyId)).toEqual(['hot', 'cold']);
+    // Same key ids, other namespace: its own state, so it tries `hot` itself.
+    expect((await two.lr.chat('gpt-4o-mini', HI)).attempts.map((x) => x.keyId)).toEqual(['hot', 'cold']);
+    expect(fake.hits('sk-ns-hot')).toBe(2);
+    expect((await keyRow(one.lr, 'hot')).state).toBe('COOLDOWN');
+    const keysNow = await allKeys(server);
+    expect(keysNow.length).toBeGreaterThan(0);
+    const inNs1 = keysNow.filter((k) => k.startsWith(`{${ns1}}:`));
+    const inNs2 = keysNow.filter((k) => k.startsWith(`{${ns2}}:`));
+    expect(inNs1.length).toBeGreaterThan(0);
+    expect(inNs2.length).toBeGreaterThan(0);
+    expect(inNs1.length + inNs2.length).toBe(keysNow.length);
+    // Nothing stored holds a secret.
+    for (const k of keysNow) {
+      const type = await admin.type(k);
+      const dump = type === 'hash' ? JSON.stringify(await admin.hgetall(k)) : JSON.stringify(await admin.zrange(k, 0, -1));
+      expect(`${k} ${dump}`).not.toMatch(/sk-ns-/);
+    }
+  });
+
+  it('reload: removed keys stop being leased everywhere, added keys start ACTIVE, kept keys keep their state', async () => {
+    const ns = uniqueNamespace('reload');
+    fake.script('sk-rl-b', 'rate_limit');
+    const abc: TestKey[] = [
+      { keyId: 'a', secret: 'sk-rl-a', priority: 2 },
+      { keyId: 'b', secret: 'sk-rl-b', priority: 3 },
+      { keyId: 'c', secret: 'sk-rl-c', priority: 1 },
+    ];
+    const d: TestKey = { keyId: 'd', secret: 'sk-rl-d', priority: 0 };
+    const one = await engine(abc, ns);
+    const two = await engine(abc, ns);
+    expect((await one.lr.chat('gpt-4o-mini', HI)).attempts.map((x) => x.keyId)).toEqual(['b', 'a']);
+    const bBefore = await keyRow(one.lr, 'b');
+    expect(bBefore.state).toBe('COOLDOWN');
+
+    await one.lr.reload(makeOptions(fake.baseUrl, [abc[1], abc[2], d], storeOpts(ns)));
+    const after = await one.lr.snapshot();
+    expect(after.keys.map((k) => [k.keyId, k.state])).toEqual([
+      ['b', 'COOLDOWN'],
+      ['c', 'ACTIVE'],
+      ['d', 'ACTIVE'],
+    ]);
+    expect(after.keys[0].until).toBe(bBefore.until);
+
+    // The other worker still lists `a` (highest available priority) but never gets it again.
+    const aHits = fake.hits('sk-rl-a');
+    for (let i = 0; i < 3; i++) expect((await two.lr.chat('gpt-4o-mini', HI)).keyId).toBe('c');
+    expect(fake.hits('sk-rl-a')).toBe(aHits);
+    expect((await keyRow(two.lr, 'a')).state).toBe('DISABLED');
+    expect((await keyRow(two.lr, 'b')).until).toBe(bBefore.until);
+
+    // Added back by a reload: fresh and ACTIVE, and the other worker picks it up again.
+    await one.lr.reload(makeOptions(fake.baseUrl, [...abc, d], storeOpts(ns)));
+    expect((await keyRow(one.lr, 'a')).state).toBe('ACTIVE');
+    expect((await keyRow(two.lr, 'a')).state).toBe('ACTIVE');
+    expect((await two.lr.chat('gpt-4o-mini', HI)).keyId).toBe('a');
+  });
+
+  it('a reload that disables a key retires it for every worker', async () => {
+    const ns = uniqueNamespace('disable');
+    const keys: TestKey[] = [
+      { keyId: 'p', secret: 'sk-dis-p', priority: 1 },
+      { keyId: 'q', secret: 'sk-dis-q' },
+    ];
+    const one = await engine(keys, ns);
+    const two = await engine(keys, ns);
+    await one.lr.reload(makeOptions(fake.baseUrl, [{ ...keys[0], enabled: false }, keys[1]], storeOpts(ns)));
+    expect((await two.lr.chat('gpt-4o-mini', HI)).keyId).toBe('q');
+    expect((await keyRow(one.lr, 'p')).state).toBe('DISABLED');
+  });
+});

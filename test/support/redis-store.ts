@@ -1,0 +1,55 @@
+import { LlmRotate, type KeySnapshot, type LlmRotateOptions, type RedisStoreOptions } from '../../lib';
+import { systemClock } from '../../lib/core/clock';
+import type { HealthSettings } from '../../lib/core/health/health.interfaces';
+import { RedisStateStore } from '../../lib/core/store/redis/redis.store';
+import type { StoreKeySpec } from '../../lib/core/store/store.interfaces';
+import { makeOptions, recordingLogger, type TestKey } from './options';
+
+let nsSeq = 0;
+/** A namespace no other test uses. */
+export function uniqueNamespace(label = 'test'): string {
+  return `${label}-${process.pid}-${++nsSeq}`;
+}
+
+export const TEST_HEALTH: HealthSettings = { cooldownMs: 60_000, quarantineMs: 300_000, maxConsecutiveFailures: 3 };
+
+export function spec(keyId: string, extra: Partial<StoreKeySpec> = {}): StoreKeySpec {
+  return { keyId, enabled: true, maxConcurrent: 0, rateLimitRpm: 0, rateLimitTpm: 0, health: TEST_HEALTH, ...extra };
+}
+
+/** A bare store (what one worker process holds) with a recording logger. */
+export function redisStore(options: Omit<RedisStoreOptions, 'backend'>): { store: RedisStateStore; lines: string[] } {
+  const { lines, logger } = recordingLogger();
+  return { store: new RedisStateStore({ backend: 'redis', ...options }, systemClock, logger), lines };
+}
+
+/** An engine on the Redis store against `baseUrl`. */
+export async function redisEngine(
+  baseUrl: string,
+  keys: TestKey[],
+  store: Omit<RedisStoreOptions, 'backend'>,
+  extra: Omit<Partial<LlmRotateOptions>, 'registry'> = {},
+): Promise<{ lr: LlmRotate; lines: string[] }> {
+  const { lines, logger } = recordingLogger();
+  const lr = await LlmRotate.create(makeOptions(baseUrl, keys, { ...extra, stateStore: { backend: 'redis', ...store } }), { logger });
+  return { lr, lines };
+}
+
+export async function keyRow(lr: LlmRotate, keyId: string): Promise<KeySnapshot> {
+  const snap = await lr.snapshot();
+  const row = snap.keys.find((k) => k.keyId === keyId);
+  if (row === undefined) throw new Error(`no key ${keyId} in the snapshot`);
+  return row;
+}
+
+/** Polls `fn` until it returns true (or fails after `ms`). */
+export async function eventually(fn: () => boolean | Promise<boolean>, ms = 10_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await fn()) return;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export const HI = [{ role: 'user' as const, content: 'hi' }];
