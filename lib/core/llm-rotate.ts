@@ -108,7 +108,6 @@ export class LlmRotate implements LeaseOwner {
   private readonly adapters = createAdapters();
   private readonly usage: UsageEmitter;
   private reloading: Promise<void> = Promise.resolve();
-  private pickSeq = 0;
   private closed = false;
   private closing: Promise<void> | undefined;
 
@@ -508,10 +507,7 @@ export class LlmRotate implements LeaseOwner {
       const c = rt.strategy.pick(list, this.clock.now(), skip, this.random);
       if (c === undefined) return undefined;
       const lease = await this.store.lease(c.entry, rt.config.leaseTtlMs);
-      if (lease !== null) {
-        c.entry.lastPicked = ++this.pickSeq;
-        return { c, lease };
-      }
+      if (lease !== null) return { c, lease };
       // Somebody else took it first (another worker, or its state changed): never pick it again this round.
       const s = new Set(skip);
       s.add(c.entry.keyId);

@@ -131,7 +131,6 @@ function newEntry(spec: StoreKeySpec): MemoryEntry {
     windowStart: 0,
     windowRequests: 0,
     windowTokens: 0,
-    lastPicked: 0,
     leases: new Map(),
   };
 }

@@ -33,8 +33,6 @@ export interface KeyEntry {
   windowStart: number;
   windowRequests: number;
   windowTokens: number;
-  /** Selection sequence number of the last lease (load spreading between equal keys). */
-  lastPicked: number;
 }
 
 export interface Lease {

@@ -45,7 +45,6 @@ export function newRedisEntry(spec: StoreKeySpec, sk: string, lk: string): Redis
     windowStart: 0,
     windowRequests: 0,
     windowTokens: 0,
-    lastPicked: 0,
     sk,
     lk,
     held: new Map(),
