@@ -60,6 +60,7 @@ describe('health transitions: the Redis report script (Lua)', () => {
       CASE_SETTINGS.quarantineMs,
       CASE_SETTINGS.maxConsecutiveFailures,
       0,
+      0,
     );
     // The reply carries the script's own `now` (Redis TIME), so "ms from now" is exact.
     const now = r[0] as number;

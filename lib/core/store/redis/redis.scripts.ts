@@ -27,10 +27,11 @@ local function read(sk)
   return h[1] or 'ACTIVE', tonumber(h[2]) or 0, tonumber(h[3]) or 0, tonumber(h[4]) or 0, tonumber(h[5]) or 0, tonumber(h[6]) or 0, x
 end
 
-local function live(lk)
+-- Live leases, and the soonest expiry among them when \`withMin\` (only maxConcurrent needs it; -1 otherwise).
+local function live(lk, withMin)
   local n = redis.call('ZCOUNT', lk, '(' .. now, '+inf')
   local m = -1
-  if n > 0 then
+  if n > 0 and withMin then
     local first = redis.call('ZRANGEBYSCORE', lk, '(' .. now, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
     m = tonumber(first[2])
   end
@@ -99,8 +100,10 @@ local ttl, maxc, rpm, tpm = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[
 local s, u, f, ws, wr, wt, x = read(sk)
 local code = 1
 if x == 1 then code = -1 elseif benched(s) and u > now then code = 0 end
+-- Expired leases go first (an empty set is deleted by Redis), so what is left is live.
 redis.call('ZREMRANGEBYSCORE', lk, '-inf', now)
-if code == 1 and maxc > 0 and redis.call('ZCARD', lk) >= maxc then code = 0 end
+local n = redis.call('ZCARD', lk)
+if code == 1 and maxc > 0 and n >= maxc then code = 0 end
 local limited = rpm > 0 or tpm > 0
 if limited then
   local cur = now - now % WINDOW
@@ -109,19 +112,22 @@ if limited then
 end
 if code == 1 then
   redis.call('ZADD', lk, now + ttl, ARGV[1])
-  if redis.call('PTTL', lk) < ttl then redis.call('PEXPIRE', lk, ttl) end
+  -- The set lives as long as its longest lease (never shortened by a worker with a shorter TTL).
+  if n == 0 or redis.call('PTTL', lk) < ttl then redis.call('PEXPIRE', lk, ttl) end
+  n = n + 1
   if limited then
     wr = wr + 1
     redis.call('HSET', sk, 'ws', ws, 'wr', wr, 'wt', wt)
   end
 end
-local n, m = live(lk)
+local m = -1
+if n > 0 and maxc > 0 then m = tonumber(redis.call('ZRANGE', lk, 0, 0, 'WITHSCORES')[2]) end
 return {code, now, s, u, f, n, m, ws, wr, wt, x}
 `;
 
 /**
  * Report (+ release). KEYS: state, leases. ARGV: token, kind, retryAfterMs, cooldownInMs, tokens, cooldownMs,
- * quarantineMs, maxConsecutiveFailures, tpm. Applies the transition, counts tokens, frees the lease by its
+ * quarantineMs, maxConsecutiveFailures, tpm, maxConcurrent. Applies the transition, counts tokens, frees the lease by its
  * token (a stale token frees nothing). Reply: `[now, ...row]`.
  */
 export const REPORT_LUA = `${PRELUDE}${TRANSITION}
@@ -142,15 +148,18 @@ if x == 0 then
   end
 end
 redis.call('ZREM', lk, ARGV[1])
-local n, m = live(lk)
+local n, m = live(lk, tonumber(ARGV[10]) > 0)
 return {now, s, u, f, n, m, ws, wr, wt, x}
 `;
 
-/** Release. KEYS: state, leases. ARGV: token. Frees the lease by its token only. Reply: `[now, ...row]`. */
+/**
+ * Release. KEYS: state, leases. ARGV: token, maxConcurrent. Frees the lease by its token only.
+ * Reply: `[now, ...row]`.
+ */
 export const RELEASE_LUA = `${PRELUDE}
 redis.call('ZREM', KEYS[2], ARGV[1])
 local s, u, f, ws, wr, wt, x = read(KEYS[1])
-local n, m = live(KEYS[2])
+local n, m = live(KEYS[2], tonumber(ARGV[2]) > 0)
 return {now, s, u, f, n, m, ws, wr, wt, x}
 `;
 
@@ -199,7 +208,7 @@ for i = 1, #KEYS / 2 do
     redis.call('ZREMRANGEBYSCORE', lk, '-inf', now)
   end
   local s, u, f, ws, wr, wt, x = read(sk)
-  local n, m = live(lk)
+  local n, m = live(lk, true)
   out[#out + 1] = s
   out[#out + 1] = u
   out[#out + 1] = f

@@ -174,6 +174,7 @@ export class RedisStateStore implements StateStore {
             h.quarantineMs,
             h.maxConsecutiveFailures,
             e.spec.rateLimitTpm,
+            e.spec.maxConcurrent,
           ),
         );
         this.observe(r[0], t0);
@@ -195,7 +196,7 @@ export class RedisStateStore implements StateStore {
     if (this.up) {
       const t0 = this.clock.now();
       try {
-        const r = await this.exec(this.cmd.llmrotateRelease(e.sk, e.lk, lease.token));
+        const r = await this.exec(this.cmd.llmrotateRelease(e.sk, e.lk, lease.token, e.spec.maxConcurrent));
         this.observe(r[0], t0);
         applyRow(e, r, 1, this.offset);
         return;
@@ -293,7 +294,7 @@ export class RedisStateStore implements StateStore {
   private async releaseRemoved(lease: Lease): Promise<void> {
     if (!this.up || lease.token.indexOf('L') !== -1) return;
     try {
-      await this.exec(this.cmd.llmrotateRelease(`${this.prefix}s:${lease.keyId}`, `${this.prefix}l:${lease.keyId}`, lease.token));
+      await this.exec(this.cmd.llmrotateRelease(`${this.prefix}s:${lease.keyId}`, `${this.prefix}l:${lease.keyId}`, lease.token, 0));
     } catch (err) {
       this.degrade(err);
     }
