@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Redis from 'ioredis';
 import { OpenAiFake } from '../../fakes/openai-fake';
-import { makeOptions, type TestKey } from '../../support/options';
+import { LlmRotate } from '../../../lib';
+import { makeOptions, recordingLogger, type TestKey } from '../../support/options';
 import { allKeys, RedisServer, roundTrips } from '../../support/redis-server';
 import { HI, keyRow, redisEngine, redisStore, spec, uniqueNamespace } from '../../support/redis-store';
 
@@ -145,6 +146,31 @@ describe('Redis state store', () => {
     expect((await keyRow(b.lr, ctx.keyId)).leasesInUse).toBe(1);
     await ctx.release();
     expect((await keyRow(b.lr, ctx.keyId)).leasesInUse).toBe(0);
+  });
+
+  it('shares the per-minute token budget across workers', async () => {
+    const ns = uniqueNamespace('tpm');
+    const [sec] = await admin.time();
+    if (Number(sec) % 60 > 55) await sleep((61 - (Number(sec) % 60)) * 1000);
+    // The fake reports 9 + 3 = 12 tokens per answer ("Hello from gpt-4o-mini"): two answers spend a budget of 20.
+    const keys = [
+      { keyId: 'x', secret: 'sk-tpm-x', priority: 1, rateLimitTpm: 20 },
+      { keyId: 'y', secret: 'sk-tpm-y' },
+    ];
+    const a = await engine(keys, ns);
+    const b = await engine(keys, ns);
+    expect((await a.lr.chat('gpt-4o-mini', HI)).keyId).toBe('x');
+    expect((await b.lr.chat('gpt-4o-mini', HI)).keyId).toBe('x');
+    expect((await a.lr.chat('gpt-4o-mini', HI)).keyId).toBe('y');
+    const row = await keyRow(a.lr, 'x');
+    expect(row.tokensThisMinute).toBeGreaterThanOrEqual(20);
+    expect(row.available).toBe(false);
+  });
+
+  it('refuses a `client` that is not an ioredis client, naming the option', async () => {
+    await expect(
+      LlmRotate.create(makeOptions(fake.baseUrl, [{ keyId: 'a' }], { stateStore: { backend: 'redis', client: { not: 'redis' } } }), { logger: recordingLogger().logger }),
+    ).rejects.toThrow(/registry\.stateStore\.client: must be an ioredis Redis or Cluster instance/);
   });
 
   describe('leases', () => {
