@@ -1,6 +1,7 @@
 import { cpus } from 'node:os';
 import { engineOverhead } from './engine.bench';
 import { startRedis } from './redis-server';
+import { redisStepBench, stepTable, type StepRow } from './redis-steps.bench';
 import { memorySelectBench, pingBench, roundTripsPerChat, storeBench, type StoreRow } from './store.bench';
 
 /** `npm run bench`: prints the README's benchmark tables (Markdown) for this machine. */
@@ -19,6 +20,8 @@ async function main(): Promise<void> {
     const ping8 = await pingBench(redis.url, 8, ms);
     const sel10 = await memorySelectBench(10, fast ? 10_000 : 50_000);
     const sel1000 = await memorySelectBench(1000, fast ? 10_000 : 50_000);
+    const steps: StepRow[] = [];
+    for (const keys of [10, 1000]) for (const callers of [1, 8]) steps.push(await redisStepBench(redis.url, keys, callers, ms));
     const rtt = await roundTripsPerChat(redis.url, fast ? 50 : 200);
     const eng = await engineOverhead(fast ? 500 : 3000);
 
@@ -29,8 +32,8 @@ async function main(): Promise<void> {
     console.log('|---|---|---|---|---|---|');
     for (const r of rows) console.log(`| ${r.store} | ${r.keys} | ${r.callers} | ${r.opsPerSec} | ${f(r.p50us)} | ${f(r.p99us)} |`);
     console.log(`\nRaw redis PING (ioredis, same server): p50 ${f(ping1.p50us)} µs / p99 ${f(ping1.p99us)} µs with 1 caller; p50 ${f(ping8.p50us)} µs with 8.`);
-    const redisSteps = rows.filter((r) => r.store === 'redis' && r.callers === 1);
-    for (const r of redisSteps) console.log(`Redis store, ${r.keys} keys, 1 caller: one acquire+report = 2 round trips; p50 per round trip ${f(r.p50us / 2)} µs = ${(r.p50us / 2 / ping1.p50us).toFixed(2)}× PING.`);
+    console.log('\nRedis store, each step on its own (one EVALSHA each) vs a raw PING interleaved on the same server:\n');
+    console.log(stepTable(steps));
     console.log(`\nMemory store selection (acquire: pick + lease): 10 keys p50 ${f(sel10.p50us)} µs (p99 ${f(sel10.p99us)}); 1,000 keys p50 ${f(sel1000.p50us)} µs (p99 ${f(sel1000.p99us)}).`);
     console.log(`Redis commands per chat(): ${rtt.plain.toFixed(2)} for a call that succeeds on its first key; ${rtt.rotating.toFixed(2)} for a call that meets one 429 and rotates.`);
     console.log(`chat() against a local upstream: p50 ${f(eng.chatP50)} µs vs a bare fetch ${f(eng.rawP50)} µs: the engine adds ~${f(eng.chatP50 - eng.rawP50)} µs per call (p99 ${f(eng.chatP99)} vs ${f(eng.rawP99)} µs).`);
