@@ -1,4 +1,5 @@
-import type { KeyEntry } from './store.interfaces';
+import { initialHealth } from '../health/transitions';
+import type { KeyEntry, StoreKeySpec } from './store.interfaces';
 
 export const WINDOW_MS = 60_000;
 /** How soon a key busy with `maxConcurrent` leases is looked at again by a waiting call. */
@@ -26,4 +27,18 @@ export function availableAt(e: KeyEntry, now: number): number {
 
 export function windowStartOf(now: number): number {
   return now - (now % WINDOW_MS);
+}
+
+/** A fresh entry for a key no store has seen: ACTIVE (DISABLED if not enabled), no leases, an empty window. */
+export function newKeyEntry(spec: StoreKeySpec): KeyEntry {
+  return {
+    keyId: spec.keyId,
+    spec,
+    ...initialHealth(spec.enabled),
+    inFlight: 0,
+    leaseMinExpiry: Infinity,
+    windowStart: 0,
+    windowRequests: 0,
+    windowTokens: 0,
+  };
 }

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock';
 import type { Outcome } from '../health/health.interfaces';
 import { effectiveState, initialHealth, transition } from '../health/transitions';
-import { availableAt, windowStartOf } from './availability';
+import { availableAt, newKeyEntry, windowStartOf } from './availability';
 import type { KeyEntry, KeyStateSnapshot, Lease, StateStore, StoreHealth, StoreKeySpec } from './store.interfaces';
 
 interface MemoryEntry extends KeyEntry {
@@ -122,17 +122,7 @@ export function snapshotOf(e: KeyEntry, now: number): KeyStateSnapshot {
 }
 
 function newEntry(spec: StoreKeySpec): MemoryEntry {
-  return {
-    keyId: spec.keyId,
-    spec,
-    ...initialHealth(spec.enabled),
-    inFlight: 0,
-    leaseMinExpiry: Infinity,
-    windowStart: 0,
-    windowRequests: 0,
-    windowTokens: 0,
-    leases: new Map(),
-  };
+  return { ...newKeyEntry(spec), leases: new Map() };
 }
 
 function releaseToken(e: MemoryEntry, token: string): void {

@@ -1,9 +1,10 @@
 import { Test } from '@nestjs/testing';
 import { firstValueFrom, toArray } from 'rxjs';
-import { AllKeysExhaustedError, CallCancelledError, LlmRotate, LlmRotateModule, LlmRotateService, ProviderHttpError, type ChatChunk } from '../../../lib';
+import { AllKeysExhaustedError, CallCancelledError, LlmRotate, LlmRotateModule, LlmRotateService, ProviderHttpError } from '../../../lib';
 import { OpenAiFake } from '../../fakes/openai-fake';
 import { makeOptions, recordingLogger, type TestKey } from '../../support/options';
 import { waitFor } from '../../support/wait';
+import { collect } from '../../support/engine';
 
 const MSG = [{ role: 'user' as const, content: 'hi' }];
 
@@ -21,11 +22,6 @@ describe('stream()', () => {
   async function engine(keys: TestKey[], extra: Parameters<typeof makeOptions>[2] = {}): Promise<LlmRotate> {
     lr = await LlmRotate.create(makeOptions(fake.baseUrl, keys, extra), { logger: recordingLogger().logger });
     return lr;
-  }
-  async function collect(it: AsyncIterable<ChatChunk>): Promise<ChatChunk[]> {
-    const out: ChatChunk[] = [];
-    for await (const c of it) out.push(c);
-    return out;
   }
   const leases = async () => (await (lr as LlmRotate).snapshot()).keys.reduce((n, k) => n + k.leasesInUse, 0);
 

@@ -8,7 +8,6 @@ import {
   UnsupportedFeatureError,
   type ChatChunk,
   type ChatMessage,
-  type KeySnapshot,
   type LlmRotateOptions,
   type UsageEvent,
 } from '../../../lib';
@@ -16,6 +15,7 @@ import { AnthropicFake, type AnthropicBehavior } from '../../fakes/anthropic-fak
 import { OpenAiFake } from '../../fakes/openai-fake';
 import { FakeClock } from '../../support/fake-clock';
 import { makeOptions, recordingLogger, type TestKey } from '../../support/options';
+import { keyRow, collect } from '../../support/engine';
 
 const MODEL = 'claude-3-5-haiku-latest';
 const HI: ChatMessage[] = [{ role: 'user', content: 'hi' }];
@@ -60,17 +60,7 @@ describe('anthropic provider (Messages API fake on 127.0.0.1)', () => {
     return lr;
   }
 
-  async function keyRow(lr: LlmRotate, keyId: string): Promise<KeySnapshot> {
-    const row = (await lr.snapshot()).keys.find((k) => k.keyId === keyId);
-    if (row === undefined) throw new Error(`no snapshot row for ${keyId}`);
-    return row;
-  }
 
-  async function collect(it: AsyncIterable<ChatChunk>): Promise<ChatChunk[]> {
-    const out: ChatChunk[] = [];
-    for await (const c of it) out.push(c);
-    return out;
-  }
 
   const bodyOf = (i = -1): WireBody => fake.requests.at(i)?.json as WireBody;
   const iso = (ms: number): string => new Date(ms).toISOString();

@@ -6,14 +6,13 @@ import {
   ProviderHttpError,
   ProviderTransportError,
   UnsupportedFeatureError,
-  type ChatChunk,
   type ChatMessage,
-  type KeySnapshot,
   type UsageEvent,
 } from '../../../lib';
 import { BedrockFake, type BedrockBehavior } from '../../fakes/bedrock-fake';
 import { FakeClock } from '../../support/fake-clock';
 import { makeOptions, recordingLogger, type TestKey } from '../../support/options';
+import { keyRow, collect } from '../../support/engine';
 
 const MODEL = 'anthropic.claude-3-haiku-20240307-v1:0';
 const HI: ChatMessage[] = [{ role: 'user', content: 'hi' }];
@@ -63,17 +62,7 @@ describe('bedrock provider (Converse / ConverseStream fake on 127.0.0.1)', () =>
     return lr;
   }
 
-  async function keyRow(lr: LlmRotate, keyId: string): Promise<KeySnapshot> {
-    const row = (await lr.snapshot()).keys.find((k) => k.keyId === keyId);
-    if (row === undefined) throw new Error(`no snapshot row for ${keyId}`);
-    return row;
-  }
 
-  async function collect(it: AsyncIterable<ChatChunk>): Promise<ChatChunk[]> {
-    const out: ChatChunk[] = [];
-    for await (const c of it) out.push(c);
-    return out;
-  }
 
   describe('chat', () => {
     it('SigV4 credentials: the fake verifies the signature over the encoded model path; the answer maps back', async () => {

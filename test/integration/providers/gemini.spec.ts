@@ -5,14 +5,13 @@ import {
   ProviderBadRequestError,
   ProviderHttpError,
   UnsupportedFeatureError,
-  type ChatChunk,
   type ChatMessage,
-  type KeySnapshot,
   type UsageEvent,
 } from '../../../lib';
 import { GeminiFake, type GeminiBehavior } from '../../fakes/gemini-fake';
 import { FakeClock } from '../../support/fake-clock';
 import { makeOptions, recordingLogger, type TestKey } from '../../support/options';
+import { keyRow, collect } from '../../support/engine';
 
 const MODEL = 'gemini-2.0-flash';
 const HI: ChatMessage[] = [{ role: 'user', content: 'hi' }];
@@ -52,17 +51,7 @@ describe('google_ai_studio provider (Gemini API fake on 127.0.0.1)', () => {
     return lr;
   }
 
-  async function keyRow(lr: LlmRotate, keyId: string): Promise<KeySnapshot> {
-    const row = (await lr.snapshot()).keys.find((k) => k.keyId === keyId);
-    if (row === undefined) throw new Error(`no snapshot row for ${keyId}`);
-    return row;
-  }
 
-  async function collect(it: AsyncIterable<ChatChunk>): Promise<ChatChunk[]> {
-    const out: ChatChunk[] = [];
-    for await (const c of it) out.push(c);
-    return out;
-  }
 
   const bodyOf = (i = -1): WireBody => fake.calls.at(i)?.request.json as WireBody;
   const iso = (ms: number): string => new Date(ms).toISOString();

@@ -9,9 +9,7 @@ import {
   ProviderBadRequestError,
   ProviderHttpError,
   SecretResolutionError,
-  type ChatChunk,
   type ChatMessage,
-  type KeySnapshot,
   type UsageEvent,
 } from '../../../lib';
 import type { ProviderSettings } from '../../../lib/core/config/resolved-config';
@@ -20,6 +18,7 @@ import { GeminiFake, type GeminiBehavior } from '../../fakes/gemini-fake';
 import { GoogleOAuthFake, type FakeServiceAccount } from '../../fakes/google-oauth-fake';
 import { FakeClock } from '../../support/fake-clock';
 import { makeOptions, recordingLogger, type TestKey } from '../../support/options';
+import { keyRow, collect } from '../../support/engine';
 
 const MODEL = 'gemini-2.0-flash';
 const HI: ChatMessage[] = [{ role: 'user', content: 'hi' }];
@@ -80,17 +79,7 @@ describe('google_vertex provider (Vertex AI and OAuth token endpoint fakes on 12
     return lr;
   }
 
-  async function keyRow(lr: LlmRotate, keyId: string): Promise<KeySnapshot> {
-    const row = (await lr.snapshot()).keys.find((k) => k.keyId === keyId);
-    if (row === undefined) throw new Error(`no snapshot row for ${keyId}`);
-    return row;
-  }
 
-  async function collect(it: AsyncIterable<ChatChunk>): Promise<ChatChunk[]> {
-    const out: ChatChunk[] = [];
-    for await (const c of it) out.push(c);
-    return out;
-  }
 
   const iso = (ms: number): string => new Date(ms).toISOString();
   const bearerOf = (i = -1): string | undefined => fake.calls.at(i)?.request.headers.authorization as string | undefined;

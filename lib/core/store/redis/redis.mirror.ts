@@ -1,6 +1,6 @@
 import type { HealthSettings, KeyState, Outcome } from '../../health/health.interfaces';
-import { effectiveState, initialHealth, transition } from '../../health/transitions';
-import { availableAt, WINDOW_MS, windowStartOf } from '../availability';
+import { effectiveState, transition } from '../../health/transitions';
+import { availableAt, newKeyEntry, WINDOW_MS, windowStartOf } from '../availability';
 import type { KeyEntry, KeyStateSnapshot, StoreKeySpec } from '../store.interfaces';
 import type { ScriptReply } from './redis.scripts';
 
@@ -37,14 +37,7 @@ const STATES: ReadonlySet<string> = new Set<KeyState>(['ACTIVE', 'COOLDOWN', 'QU
 
 export function newRedisEntry(spec: StoreKeySpec, sk: string, lk: string): RedisEntry {
   return {
-    keyId: spec.keyId,
-    spec,
-    ...initialHealth(spec.enabled),
-    inFlight: 0,
-    leaseMinExpiry: Infinity,
-    windowStart: 0,
-    windowRequests: 0,
-    windowTokens: 0,
+    ...newKeyEntry(spec),
     sk,
     lk,
     held: new Map(),
