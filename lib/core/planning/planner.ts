@@ -24,12 +24,14 @@ export class Planner {
   private readonly cache = new Map<string, readonly PlanStep[]>();
   private readonly lists = new Map<string, CandidateList>();
   private readonly candidates: readonly Candidate[];
+  private readonly entries: ReadonlyMap<string, KeyEntry>;
 
   constructor(
     private readonly config: ResolvedConfig,
     entries: readonly KeyEntry[],
   ) {
     this.candidates = config.keys.map((key, i) => ({ key, entry: entries[i] }));
+    this.entries = new Map(this.candidates.map((c) => [c.key.keyId, c.entry]));
   }
 
   plan(model: string, provider: ProviderName | undefined, fallback: boolean): readonly PlanStep[] {
@@ -45,7 +47,7 @@ export class Planner {
 
   /** The store entry of a used key. */
   entryOf(keyId: string): KeyEntry | undefined {
-    return this.candidates.find((c) => c.key.keyId === keyId)?.entry;
+    return this.entries.get(keyId);
   }
 
   /** The candidates of one provider that serve `model` (acquire()). */
