@@ -1,4 +1,5 @@
 import type { ConfigService } from '@nestjs/config';
+import { pathToFileURL } from 'node:url';
 import { loadOptionsFile, type FallbackTarget, type KeyOptions, type LlmRotateModuleOptions, type LlmRotateOptions, type ProviderName } from '../../lib';
 import { DEMO_KEYS } from '../demo/demo-upstream';
 import type { DemoUpstreamService } from '../demo/demo-upstream.service';
@@ -15,12 +16,18 @@ export type SampleMode = 'file' | 'env' | 'demo';
  * One key per environment variable, referenced as `env://NAME` (resolved at call time, never copied into the
  * options). Only providers whose adapters ship in this version are listed.
  */
-export const ENV_KEYS: ReadonlyArray<{ env: string; keyId: string; provider: ProviderName }> = [
+export const ENV_KEYS: ReadonlyArray<{ env: string; keyId: string; provider: ProviderName; file?: true }> = [
   { env: 'OPENAI_API_KEY', keyId: 'openai-1', provider: 'openai' },
   { env: 'OPENAI_API_KEY_2', keyId: 'openai-2', provider: 'openai' },
   { env: 'ANTHROPIC_API_KEY', keyId: 'anthropic-1', provider: 'anthropic' },
   { env: 'GEMINI_API_KEY', keyId: 'gemini-1', provider: 'google_ai_studio' },
   { env: 'OPENROUTER_API_KEY', keyId: 'openrouter-1', provider: 'openrouter' },
+  // Azure needs its resource endpoint too (AZURE_OPENAI_ENDPOINT, below).
+  { env: 'AZURE_OPENAI_API_KEY', keyId: 'azure-1', provider: 'azure_openai' },
+  // A Bedrock API key, under the name AWS's own tools read; the region from AWS_REGION.
+  { env: 'AWS_BEARER_TOKEN_BEDROCK', keyId: 'bedrock-1', provider: 'bedrock' },
+  // A path to a service-account key file, as Google's own libraries read it: a file:// secretRef.
+  { env: 'GOOGLE_APPLICATION_CREDENTIALS', keyId: 'vertex-1', provider: 'google_vertex', file: true },
 ];
 
 /** Optional base URL overrides (proxies, gateways), named as the vendors' own SDKs name them. */
@@ -29,6 +36,9 @@ const BASE_URL_ENV: Partial<Record<ProviderName, string>> = {
   anthropic: 'ANTHROPIC_BASE_URL',
   google_ai_studio: 'GOOGLE_GEMINI_BASE_URL',
   openrouter: 'OPENROUTER_BASE_URL',
+  azure_openai: 'AZURE_OPENAI_ENDPOINT',
+  bedrock: 'BEDROCK_BASE_URL',
+  google_vertex: 'VERTEX_BASE_URL',
 };
 
 /** The model `POST /chat` uses when the body names none and `LLM_MODEL` is not set. */
@@ -37,6 +47,9 @@ const DEFAULT_MODEL: Partial<Record<ProviderName, string>> = {
   anthropic: 'claude-haiku-4-5',
   google_ai_studio: 'gemini-2.5-flash',
   openrouter: 'openai/gpt-4o-mini',
+  azure_openai: 'gpt-4o-mini',
+  bedrock: 'anthropic.claude-3-haiku-20240307-v1:0',
+  google_vertex: 'gemini-2.5-flash',
 };
 const FALLBACK_MODEL = 'gpt-4o-mini';
 
@@ -85,13 +98,21 @@ async function baseOptions(config: ConfigService, demo: DemoUpstreamService): Pr
 
 function fromEnvironment(config: ConfigService): LlmRotateOptions {
   const found = envKeys(config);
-  const keys: KeyOptions[] = found.map(({ env, keyId, provider }) => ({ keyId, provider, secretRef: `env://${env}` }));
+  const keys: KeyOptions[] = found.map(({ env, keyId, provider, file }) => ({
+    keyId,
+    provider,
+    secretRef: file ? pathToFileURL(nonEmpty(config, env) as string).href : `env://${env}`,
+  }));
   const providers: NonNullable<LlmRotateOptions['registry']['providers']> = {};
   for (const p of new Set(found.map((k) => k.provider))) {
     const name = BASE_URL_ENV[p];
     const baseUrl = name === undefined ? undefined : nonEmpty(config, name);
     if (baseUrl !== undefined) providers[p] = { baseUrl };
   }
+  const region = nonEmpty(config, 'AWS_REGION');
+  if (region !== undefined) providers.bedrock = { ...providers.bedrock, region };
+  const location = nonEmpty(config, 'GOOGLE_CLOUD_LOCATION');
+  if (location !== undefined) providers.google_vertex = { ...providers.google_vertex, location };
   const fallbacks: Record<string, FallbackTarget[]> = {};
   // OpenRouter serves OpenAI's models too (as `openai/<model>`): when OpenAI's keys are spent, go there.
   if (found.some((k) => k.provider === 'openai') && found.some((k) => k.provider === 'openrouter')) {

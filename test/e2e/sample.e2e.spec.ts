@@ -359,6 +359,12 @@ describe('sample app with a key of every supported provider in the environment',
       ANTHROPIC_API_KEY: 'sk-ant-env-0000',
       GEMINI_API_KEY: 'gemini-env-0000',
       OPENROUTER_API_KEY: 'sk-or-env-0000',
+      AZURE_OPENAI_API_KEY: 'azure-env-0000',
+      AZURE_OPENAI_ENDPOINT: 'https://example-resource.openai.azure.com',
+      AWS_BEARER_TOKEN_BEDROCK: 'bedrock-env-0000',
+      AWS_REGION: 'eu-central-1',
+      GOOGLE_APPLICATION_CREDENTIALS: '/run/secrets/vertex-sa.json',
+      GOOGLE_CLOUD_LOCATION: 'europe-west4',
     });
     app = await startSampleApp();
   });
@@ -376,6 +382,9 @@ describe('sample app with a key of every supported provider in the environment',
       'anthropic-1': 'anthropic',
       'gemini-1': 'google_ai_studio',
       'openrouter-1': 'openrouter',
+      'azure-1': 'azure_openai',
+      'bedrock-1': 'bedrock',
+      'vertex-1': 'google_vertex',
     });
     for (const k of Object.values(keys)) expect(k.state).toBe('ACTIVE');
     expect(res.text).not.toMatch(/-env-|_API_KEY/);
