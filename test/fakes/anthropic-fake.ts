@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { FakeHttpServer, sendJson, sendSse, type RecordedRequest } from './fake-http';
+import { Scripts } from './scripts';
 
 export type LimitWindow = 'requests' | 'tokens' | 'input-tokens' | 'output-tokens';
 
@@ -70,7 +71,7 @@ const VERSION_2026 = '2026-10-21';
  * so tests can prove the library scrubs it.
  */
 export class AnthropicFake {
-  private readonly scripts = new Map<string, AnthropicBehavior[]>();
+  private readonly scripts = new Scripts<AnthropicBehavior>('ok');
 
   private constructor(
     readonly http: FakeHttpServer,
@@ -127,11 +128,6 @@ export class AnthropicFake {
     return (this.options.now ?? Date.now)();
   }
 
-  private next(key: string): AnthropicBehavior {
-    const s = this.scripts.get(key);
-    if (s === undefined || s.length === 0) return 'ok';
-    return s.length > 1 ? (s.shift() as AnthropicBehavior) : s[0];
-  }
 
   private async handle(req: RecordedRequest, res: ServerResponse): Promise<void> {
     const id = `req_fake${this.http.requests.length}`;
@@ -154,7 +150,7 @@ export class AnthropicFake {
       return;
     }
     const body = req.json as WireBody;
-    const b = this.next(key);
+    const b = this.scripts.next(key);
     if (typeof b === 'object' && 'status' in b) {
       sendJson(res, b.status, b.body ?? { type: 'error', error: { type: 'api_error', message: `scripted ${b.status}` } }, { 'request-id': id, ...b.headers });
       return;

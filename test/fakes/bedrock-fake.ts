@@ -3,6 +3,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { FakeHttpServer, sendJson, type RecordedRequest } from './fake-http';
+import { Scripts } from './scripts';
 
 export interface FakeAwsCredentials {
   accessKeyId: string;
@@ -102,7 +103,7 @@ const dec = new TextDecoder();
  */
 export class BedrockFake {
   readonly calls: BedrockCall[] = [];
-  private readonly scripts = new Map<string, BedrockBehavior[]>();
+  private readonly scripts = new Scripts<BedrockBehavior>('ok');
   private readonly codec = new EventStreamCodec((b) => dec.decode(b), (s) => enc.encode(s));
 
   private constructor(
@@ -139,11 +140,6 @@ export class BedrockFake {
     return this.http.close();
   }
 
-  private next(identity: string): BedrockBehavior {
-    const s = this.scripts.get(identity);
-    if (s === undefined || s.length === 0) return 'ok';
-    return s.length > 1 ? (s.shift() as BedrockBehavior) : s[0];
-  }
 
   private async handle(req: RecordedRequest, res: ServerResponse): Promise<void> {
     const m = /^\/model\/([^/?]+)\/(converse|converse-stream)(?:\?|$)/.exec(req.path);
@@ -166,7 +162,7 @@ export class BedrockFake {
       sendError(res, 400, 'ValidationException', 'A conversation must start with a user message. Try again with a conversation that starts with a user message.');
       return;
     }
-    const b = this.next(who.identity);
+    const b = this.scripts.next(who.identity);
     if (typeof b === 'object') {
       sendError(res, b.status, b.errorType, b.message ?? `scripted ${b.errorType}`, b.headers);
       return;

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { FakeHttpServer, sendJson, type RecordedRequest } from './fake-http';
+import { Scripts } from './scripts';
 
 /** What the fake does for one request made by a given identity (an API key, or a bearer token's owner). */
 export type GeminiBehavior =
@@ -83,7 +84,7 @@ const PROMPT_TOKENS = 11;
  */
 export class GeminiFake {
   readonly calls: GeminiCall[] = [];
-  private readonly scripts = new Map<string, GeminiBehavior[]>();
+  private readonly scripts = new Scripts<GeminiBehavior>('ok');
 
   private constructor(
     readonly http: FakeHttpServer,
@@ -126,11 +127,6 @@ export class GeminiFake {
     return this.http.close();
   }
 
-  private next(identity: string): GeminiBehavior {
-    const s = this.scripts.get(identity);
-    if (s === undefined || s.length === 0) return 'ok';
-    return s.length > 1 ? (s.shift() as GeminiBehavior) : s[0];
-  }
 
   private async handle(req: RecordedRequest, res: ServerResponse): Promise<void> {
     const studio = AI_STUDIO.exec(req.path);
@@ -172,7 +168,7 @@ export class GeminiFake {
       rpcError(res, 400, 'INVALID_ARGUMENT', invalid);
       return;
     }
-    const b = this.next(identity);
+    const b = this.scripts.next(identity);
     if (typeof b === 'object') {
       sendJson(res, b.status, b.body ?? { error: { code: b.status, message: `scripted ${b.status}`, status: 'UNKNOWN' } }, b.headers);
       return;

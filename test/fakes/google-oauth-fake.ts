@@ -1,6 +1,7 @@
 import { generateKeyPairSync, randomBytes, verify, type KeyObject, createPublicKey } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { FakeHttpServer, sendJson, type RecordedRequest } from './fake-http';
+import { Scripts } from './scripts';
 
 export const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -36,7 +37,7 @@ export class GoogleOAuthFake {
   readonly grants: Array<{ email: string; payload: Record<string, unknown> }> = [];
   private readonly publicKeys = new Map<string, KeyObject>();
   private readonly issued = new Map<string, Issued>();
-  private readonly scripts = new Map<string, OAuthBehavior[]>();
+  private readonly scripts = new Scripts<OAuthBehavior>('ok');
   private readonly requestsByEmail = new Map<string, number>();
 
   private constructor(
@@ -115,11 +116,6 @@ export class GoogleOAuthFake {
     return this.http.close();
   }
 
-  private next(email: string): OAuthBehavior {
-    const s = this.scripts.get(email);
-    if (s === undefined || s.length === 0) return 'ok';
-    return s.length > 1 ? (s.shift() as OAuthBehavior) : s[0];
-  }
 
   private handle(req: RecordedRequest, res: ServerResponse): void {
     if (req.method !== 'POST' || req.path !== '/token') {
@@ -138,7 +134,7 @@ export class GoogleOAuthFake {
     }
     const { email, payload } = checked;
     this.requestsByEmail.set(email, (this.requestsByEmail.get(email) ?? 0) + 1);
-    switch (this.next(email)) {
+    switch (this.scripts.next(email)) {
       case 'invalid_grant':
         sendJson(res, 400, { error: 'invalid_grant', error_description: 'Invalid grant: account not found' });
         return;

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { FakeHttpServer, sendJson, sendSse, type RecordedRequest } from './fake-http';
+import { Scripts } from './scripts';
 
 /** What the fake does for one request made with a given key. */
 export type OpenAiBehavior =
@@ -34,7 +35,7 @@ export interface OpenAiFakeOptions {
  * then 'ok' for the rest (the last entry repeats). Keys without a script answer 'ok'.
  */
 export class OpenAiFake {
-  private readonly scripts = new Map<string, OpenAiBehavior[]>();
+  private readonly scripts = new Scripts<OpenAiBehavior>('ok');
 
   private constructor(
     readonly http: FakeHttpServer,
@@ -75,11 +76,6 @@ export class OpenAiFake {
     return this.http.close();
   }
 
-  private next(key: string): OpenAiBehavior {
-    const s = this.scripts.get(key);
-    if (s === undefined || s.length === 0) return 'ok';
-    return s.length > 1 ? (s.shift() as OpenAiBehavior) : s[0];
-  }
 
   private async handle(req: RecordedRequest, res: ServerResponse): Promise<void> {
     if (req.method !== 'POST' || !/\/chat\/completions(\?|$)/.test(req.path)) {
@@ -92,7 +88,7 @@ export class OpenAiFake {
       return;
     }
     const body = (req.json ?? {}) as { model?: string; stream?: boolean; messages?: unknown[] };
-    const b = this.next(key);
+    const b = this.scripts.next(key);
     const model = body.model ?? (/deployments\/([^/]+)\//.exec(req.path)?.[1] ?? 'unknown');
     if (typeof b === 'object' && 'status' in b) {
       sendJson(res, b.status, b.body ?? { error: { message: `scripted ${b.status}` } }, b.headers);
