@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { FakeHttpServer, sendJson, sendSse, type RecordedRequest } from './fake-http';
-import { Scripts } from './scripts';
+import { ScriptedFake } from './scripted-fake';
 
 export type LimitWindow = 'requests' | 'tokens' | 'input-tokens' | 'output-tokens';
 
@@ -70,33 +70,22 @@ const VERSION_2026 = '2026-10-21';
  * first request with a 429, then 'ok' (the last entry repeats). The 401 of `'auth'` echoes the key on purpose,
  * so tests can prove the library scrubs it.
  */
-export class AnthropicFake {
-  private readonly scripts = new Scripts<AnthropicBehavior>('ok');
+export class AnthropicFake extends ScriptedFake<AnthropicBehavior> {
 
   private constructor(
-    readonly http: FakeHttpServer,
+    http: FakeHttpServer,
     readonly options: AnthropicFakeOptions,
-  ) {}
+  ) {
+    super(http, 'ok');
+  }
 
-  static async start(options: AnthropicFakeOptions = {}): Promise<AnthropicFake> {
-    let fake: AnthropicFake | undefined;
-    const http = await FakeHttpServer.start((req, res) => (fake as AnthropicFake).handle(req, res));
-    fake = new AnthropicFake(http, options);
-    return fake;
+  static start(options: AnthropicFakeOptions = {}): Promise<AnthropicFake> {
+    return ScriptedFake.boot((http) => new AnthropicFake(http, options));
   }
 
   /** What `@anthropic-ai/sdk` calls `baseURL` (no `/v1`). */
   get baseUrl(): string {
     return this.http.url;
-  }
-
-  get requests(): RecordedRequest[] {
-    return this.http.requests;
-  }
-
-  script(key: string, ...behaviors: AnthropicBehavior[]): this {
-    this.scripts.set(key, behaviors);
-    return this;
   }
 
   /** Requests made with `key` (in `x-api-key` or as a bearer token). */
@@ -106,10 +95,6 @@ export class AnthropicFake {
 
   hits(key: string): number {
     return this.requestsOf(key).length;
-  }
-
-  close(): Promise<void> {
-    return this.http.close();
   }
 
   /** `anthropic-ratelimit-*` headers for the given windows (RFC 3339 resets from the fake's clock). */
@@ -128,8 +113,7 @@ export class AnthropicFake {
     return (this.options.now ?? Date.now)();
   }
 
-
-  private async handle(req: RecordedRequest, res: ServerResponse): Promise<void> {
+  protected override async handle(req: RecordedRequest, res: ServerResponse): Promise<void> {
     const id = `req_fake${this.http.requests.length}`;
     if (req.method !== 'POST' || req.path.split('?')[0] !== '/v1/messages') {
       sendError(res, 404, 'not_found_error', 'Not Found', id);

@@ -3,7 +3,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { FakeHttpServer, sendJson, type RecordedRequest } from './fake-http';
-import { Scripts } from './scripts';
+import { ScriptedFake } from './scripted-fake';
 
 export interface FakeAwsCredentials {
   accessKeyId: string;
@@ -101,34 +101,19 @@ const dec = new TextDecoder();
  * Behaviour is scripted per access key id or API key: `script(id, 'throttling', 'ok')` answers the first request
  * with a ThrottlingException, then 'ok' (the last entry repeats). Identities without a script answer 'ok'.
  */
-export class BedrockFake {
+export class BedrockFake extends ScriptedFake<BedrockBehavior> {
   readonly calls: BedrockCall[] = [];
-  private readonly scripts = new Scripts<BedrockBehavior>('ok');
   private readonly codec = new EventStreamCodec((b) => dec.decode(b), (s) => enc.encode(s));
 
   private constructor(
-    readonly http: FakeHttpServer,
+    http: FakeHttpServer,
     readonly options: BedrockFakeOptions,
-  ) {}
-
-  static async start(options: BedrockFakeOptions = {}): Promise<BedrockFake> {
-    let fake: BedrockFake | undefined;
-    const http = await FakeHttpServer.start((req, res) => (fake as BedrockFake).handle(req, res));
-    fake = new BedrockFake(http, options);
-    return fake;
+  ) {
+    super(http, 'ok');
   }
 
-  get url(): string {
-    return this.http.url;
-  }
-
-  get requests(): RecordedRequest[] {
-    return this.http.requests;
-  }
-
-  script(identity: string, ...behaviors: BedrockBehavior[]): this {
-    this.scripts.set(identity, behaviors);
-    return this;
+  static start(options: BedrockFakeOptions = {}): Promise<BedrockFake> {
+    return ScriptedFake.boot((http) => new BedrockFake(http, options));
   }
 
   /** How many authenticated requests were made with an access key id or API key. */
@@ -136,12 +121,7 @@ export class BedrockFake {
     return this.calls.filter((c) => c.identity === identity).length;
   }
 
-  close(): Promise<void> {
-    return this.http.close();
-  }
-
-
-  private async handle(req: RecordedRequest, res: ServerResponse): Promise<void> {
+  protected override async handle(req: RecordedRequest, res: ServerResponse): Promise<void> {
     const m = /^\/model\/([^/?]+)\/(converse|converse-stream)(?:\?|$)/.exec(req.path);
     if (req.method !== 'POST' || m === null) {
       sendError(res, 404, 'UnknownOperationException', `Unknown operation ${req.method} ${req.path}`);

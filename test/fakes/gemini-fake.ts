@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { FakeHttpServer, sendJson, type RecordedRequest } from './fake-http';
-import { Scripts } from './scripts';
+import { ScriptedFake } from './scripted-fake';
 
 /** What the fake does for one request made by a given identity (an API key, or a bearer token's owner). */
 export type GeminiBehavior =
@@ -82,30 +82,18 @@ const PROMPT_TOKENS = 11;
  * It validates request bodies the way the real API does (unknown fields, roles, empty parts are 400s) and answers
  * with Google's JSON error bodies. Behaviour is scripted per identity: `script(key, 'rate_limit', 'ok')`.
  */
-export class GeminiFake {
+export class GeminiFake extends ScriptedFake<GeminiBehavior> {
   readonly calls: GeminiCall[] = [];
-  private readonly scripts = new Scripts<GeminiBehavior>('ok');
 
   private constructor(
-    readonly http: FakeHttpServer,
+    http: FakeHttpServer,
     readonly options: GeminiFakeOptions,
-  ) {}
-
-  static async start(options: GeminiFakeOptions = {}): Promise<GeminiFake> {
-    let fake: GeminiFake | undefined;
-    const http = await FakeHttpServer.start((req, res) => (fake as GeminiFake).handle(req, res));
-    fake = new GeminiFake(http, options);
-    return fake;
+  ) {
+    super(http, 'ok');
   }
 
-  /** The base URL a client uses (what the SDK calls `baseUrl`). */
-  get url(): string {
-    return this.http.url;
-  }
-
-  script(identity: string, ...behaviors: GeminiBehavior[]): this {
-    this.scripts.set(identity, behaviors);
-    return this;
+  static start(options: GeminiFakeOptions = {}): Promise<GeminiFake> {
+    return ScriptedFake.boot((http) => new GeminiFake(http, options));
   }
 
   /** Calls that reached a model method with this identity (API key or token owner). */
@@ -123,12 +111,7 @@ export class GeminiFake {
     this.scripts.clear();
   }
 
-  close(): Promise<void> {
-    return this.http.close();
-  }
-
-
-  private async handle(req: RecordedRequest, res: ServerResponse): Promise<void> {
+  protected override async handle(req: RecordedRequest, res: ServerResponse): Promise<void> {
     const studio = AI_STUDIO.exec(req.path);
     const vertex = studio ? null : VERTEX.exec(req.path);
     if (req.method !== 'POST' || (!studio && !vertex)) {

@@ -1,7 +1,7 @@
 import { generateKeyPairSync, randomBytes, verify, type KeyObject, createPublicKey } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { FakeHttpServer, sendJson, type RecordedRequest } from './fake-http';
-import { Scripts } from './scripts';
+import { ScriptedFake } from './scripted-fake';
 
 export const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -31,27 +31,21 @@ interface Issued {
  * `iss`, `aud`, `iat`/`exp` and the cloud-platform scope, then issues an opaque access token with `expiresInSec`.
  * Tokens it issued can be checked with {@link identityOf} (the Gemini fake's `authorize`).
  */
-export class GoogleOAuthFake {
+export class GoogleOAuthFake extends ScriptedFake<OAuthBehavior> {
   expiresInSec: number;
   /** Every assertion payload accepted, in order. */
   readonly grants: Array<{ email: string; payload: Record<string, unknown> }> = [];
   private readonly publicKeys = new Map<string, KeyObject>();
   private readonly issued = new Map<string, Issued>();
-  private readonly scripts = new Scripts<OAuthBehavior>('ok');
   private readonly requestsByEmail = new Map<string, number>();
 
-  private constructor(
-    readonly http: FakeHttpServer,
-    opts: { expiresInSec?: number },
-  ) {
+  private constructor(http: FakeHttpServer, opts: { expiresInSec?: number }) {
+    super(http, 'ok');
     this.expiresInSec = opts.expiresInSec ?? 3600;
   }
 
-  static async start(opts: { expiresInSec?: number } = {}): Promise<GoogleOAuthFake> {
-    let fake: GoogleOAuthFake | undefined;
-    const http = await FakeHttpServer.start((req, res) => (fake as GoogleOAuthFake).handle(req, res));
-    fake = new GoogleOAuthFake(http, opts);
-    return fake;
+  static start(opts: { expiresInSec?: number } = {}): Promise<GoogleOAuthFake> {
+    return ScriptedFake.boot((http) => new GoogleOAuthFake(http, opts));
   }
 
   get tokenUri(): string {
@@ -88,11 +82,6 @@ export class GoogleOAuthFake {
     return { email, projectId, privateKeyId, privateKey, json };
   }
 
-  script(email: string, ...behaviors: OAuthBehavior[]): this {
-    this.scripts.set(email, behaviors);
-    return this;
-  }
-
   /** Token requests made for a service account (or all of them). */
   tokenRequests(email?: string): number {
     if (email !== undefined) return this.requestsByEmail.get(email) ?? 0;
@@ -112,12 +101,7 @@ export class GoogleOAuthFake {
     return [...this.issued.entries()].filter(([, v]) => v.email === email).map(([k]) => k);
   }
 
-  close(): Promise<void> {
-    return this.http.close();
-  }
-
-
-  private handle(req: RecordedRequest, res: ServerResponse): void {
+  protected override handle(req: RecordedRequest, res: ServerResponse): void {
     if (req.method !== 'POST' || req.path !== '/token') {
       sendJson(res, 404, { error: 'not_found', error_description: `Unknown path ${req.path}` });
       return;

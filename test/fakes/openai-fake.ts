@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { FakeHttpServer, sendJson, sendSse, type RecordedRequest } from './fake-http';
-import { Scripts } from './scripts';
+import { ScriptedFake } from './scripted-fake';
 
 /** What the fake does for one request made with a given key. */
 export type OpenAiBehavior =
@@ -34,23 +34,17 @@ export interface OpenAiFakeOptions {
  * Behaviour is scripted per API key: `script(key, 'rate_limit', 'ok')` answers the first request with a 429,
  * then 'ok' for the rest (the last entry repeats). Keys without a script answer 'ok'.
  */
-export class OpenAiFake {
-  private readonly scripts = new Scripts<OpenAiBehavior>('ok');
+export class OpenAiFake extends ScriptedFake<OpenAiBehavior> {
 
   private constructor(
-    readonly http: FakeHttpServer,
+    http: FakeHttpServer,
     readonly options: OpenAiFakeOptions,
-  ) {}
-
-  static async start(options: OpenAiFakeOptions = {}): Promise<OpenAiFake> {
-    let fake: OpenAiFake | undefined;
-    const http = await FakeHttpServer.start((req, res) => (fake as OpenAiFake).handle(req, res));
-    fake = new OpenAiFake(http, options);
-    return fake;
+  ) {
+    super(http, 'ok');
   }
 
-  get url(): string {
-    return this.http.url;
+  static start(options: OpenAiFakeOptions = {}): Promise<OpenAiFake> {
+    return ScriptedFake.boot((http) => new OpenAiFake(http, options));
   }
 
   /** The base URL an OpenAI client would use (`…/v1`). */
@@ -58,26 +52,12 @@ export class OpenAiFake {
     return `${this.http.url}/v1`;
   }
 
-  get requests(): RecordedRequest[] {
-    return this.http.requests;
-  }
-
-  script(key: string, ...behaviors: OpenAiBehavior[]): this {
-    this.scripts.set(key, behaviors);
-    return this;
-  }
-
   /** How many requests were made with `key` (bearer or Azure api-key). */
   hits(key: string): number {
     return this.http.requests.filter((r) => keyOf(r) === key).length;
   }
 
-  close(): Promise<void> {
-    return this.http.close();
-  }
-
-
-  private async handle(req: RecordedRequest, res: ServerResponse): Promise<void> {
+  protected override async handle(req: RecordedRequest, res: ServerResponse): Promise<void> {
     if (req.method !== 'POST' || !/\/chat\/completions(\?|$)/.test(req.path)) {
       sendJson(res, 404, { error: { message: `Unknown path ${req.path}`, type: 'invalid_request_error' } });
       return;
