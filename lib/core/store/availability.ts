@@ -1,5 +1,5 @@
-import { initialHealth } from '../health/transitions';
-import type { KeyEntry, StoreKeySpec } from './store.interfaces';
+import { effectiveState, initialHealth } from '../health/transitions';
+import type { KeyEntry, KeyStateSnapshot, StoreKeySpec } from './store.interfaces';
 
 export const WINDOW_MS = 60_000;
 /** How soon a key busy with `maxConcurrent` leases is looked at again by a waiting call. */
@@ -40,5 +40,23 @@ export function newKeyEntry(spec: StoreKeySpec): KeyEntry {
     windowStart: 0,
     windowRequests: 0,
     windowTokens: 0,
+  };
+}
+
+/**
+ * A snapshot row of an entry as of `now` (timer states that ran out read as PROBATION). `until` is the deadline
+ * to show (a shared store's mirror shows the one Redis holds, on the local clock).
+ */
+export function snapshotRow(e: KeyEntry, now: number, until = e.until): KeyStateSnapshot {
+  const state = effectiveState(e, now);
+  const inWindow = e.windowStart <= now && e.windowStart + WINDOW_MS > now;
+  return {
+    keyId: e.keyId,
+    state,
+    until: state === 'COOLDOWN' || state === 'QUARANTINE' ? new Date(until).toISOString() : null,
+    consecutiveFailures: e.consecutiveFailures,
+    leasesInUse: e.inFlight,
+    requestsThisMinute: inWindow ? e.windowRequests : 0,
+    tokensThisMinute: inWindow ? e.windowTokens : 0,
   };
 }

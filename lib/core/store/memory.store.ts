@@ -1,7 +1,7 @@
 import type { Clock } from '../clock';
 import type { Outcome } from '../health/health.interfaces';
-import { effectiveState, initialHealth, transition } from '../health/transitions';
-import { availableAt, newKeyEntry, windowStartOf } from './availability';
+import { initialHealth, transition } from '../health/transitions';
+import { availableAt, newKeyEntry, snapshotRow, windowStartOf } from './availability';
 import type { KeyEntry, KeyStateSnapshot, Lease, StateStore, StoreHealth, StoreKeySpec } from './store.interfaces';
 
 interface MemoryEntry extends KeyEntry {
@@ -92,7 +92,7 @@ export class MemoryStateStore implements StateStore {
     const out: KeyStateSnapshot[] = [];
     for (const e of this.entries.values()) {
       if (e.inFlight > 0 && e.leaseMinExpiry <= now) purgeExpired(e, now);
-      out.push(snapshotOf(e, now));
+      out.push(snapshotRow(e, now));
     }
     return out;
   }
@@ -104,21 +104,6 @@ export class MemoryStateStore implements StateStore {
   async close(): Promise<void> {
     /* nothing to release */
   }
-}
-
-/** A snapshot row of an entry as of `now` (timer states that ran out read as PROBATION). */
-export function snapshotOf(e: KeyEntry, now: number): KeyStateSnapshot {
-  const state = effectiveState(e, now);
-  const inWindow = e.windowStart === windowStartOf(now);
-  return {
-    keyId: e.keyId,
-    state,
-    until: state === 'COOLDOWN' || state === 'QUARANTINE' ? new Date(e.until).toISOString() : null,
-    consecutiveFailures: e.consecutiveFailures,
-    leasesInUse: e.inFlight,
-    requestsThisMinute: inWindow ? e.windowRequests : 0,
-    tokensThisMinute: inWindow ? e.windowTokens : 0,
-  };
 }
 
 function newEntry(spec: StoreKeySpec): MemoryEntry {

@@ -1,7 +1,7 @@
 import type { HealthSettings, KeyState, Outcome } from '../../health/health.interfaces';
-import { effectiveState, transition } from '../../health/transitions';
+import { transition } from '../../health/transitions';
 import { availableAt, newKeyEntry, WINDOW_MS, windowStartOf } from '../availability';
-import type { KeyEntry, KeyStateSnapshot, StoreKeySpec } from '../store.interfaces';
+import type { KeyEntry, StoreKeySpec } from '../store.interfaces';
 import type { ScriptReply } from './redis.scripts';
 
 /**
@@ -134,19 +134,4 @@ function rollWindow(e: RedisEntry, now: number): void {
     e.windowRequests = 0;
     e.windowTokens = 0;
   }
-}
-
-/** A snapshot row from the mirror (its times are local, its window not necessarily minute-aligned). */
-export function mirrorRow(e: RedisEntry, now: number): KeyStateSnapshot {
-  const state = effectiveState(e, now);
-  const inWindow = e.windowStart <= now && e.windowStart + WINDOW_MS > now;
-  return {
-    keyId: e.keyId,
-    state,
-    until: state === 'COOLDOWN' || state === 'QUARANTINE' ? new Date(e.shownUntil).toISOString() : null,
-    consecutiveFailures: e.consecutiveFailures,
-    leasesInUse: e.inFlight,
-    requestsThisMinute: inWindow ? e.windowRequests : 0,
-    tokensThisMinute: inWindow ? e.windowTokens : 0,
-  };
 }

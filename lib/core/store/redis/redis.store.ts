@@ -4,6 +4,7 @@ import type { RedisStoreOptions } from '../../config/options.interfaces';
 import type { Outcome } from '../../health/health.interfaces';
 import { initialHealth } from '../../health/transitions';
 import type { LlmRotateLogger } from '../../logger';
+import { snapshotRow } from '../availability';
 import type { KeyEntry, KeyStateSnapshot, Lease, StateStore, StoreHealth, StoreKeySpec } from '../store.interfaces';
 import {
   checkInjected,
@@ -15,7 +16,7 @@ import {
   whenReady,
   type RedisConnection,
 } from './redis.connection';
-import { addOrphan, applyRow, localLease, localRelease, localReport, mirrorRow, newRedisEntry, toLocalAccounting, type RedisEntry } from './redis.mirror';
+import { addOrphan, applyRow, localLease, localRelease, localReport, newRedisEntry, toLocalAccounting, type RedisEntry } from './redis.mirror';
 import { defineScripts, ROW_FIELDS, type ScriptCommands, type ScriptReply } from './redis.scripts';
 
 /** While up: how often keys with something to tell Redis (or retired elsewhere) are refreshed. */
@@ -231,7 +232,8 @@ export class RedisStateStore implements StateStore {
       }
     }
     const now = this.clock.now();
-    return this.current.map((e) => mirrorRow(e, now));
+    // The mirror shows the deadline Redis holds, on the local clock; its window is not minute-aligned.
+    return this.current.map((e) => snapshotRow(e, now, e.shownUntil));
   }
 
   health(): StoreHealth {
