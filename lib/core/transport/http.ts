@@ -77,3 +77,27 @@ export async function readText(ex: Exchange, res: Response): Promise<string> {
     throw ex.translate(e);
   }
 }
+
+/**
+ * A streaming body's chunks as they arrive. Each chunk re-arms the exchange deadline; a failed read surfaces as
+ * the library's error class (cancelled, timed out, connection lost). Stream decoders (SSE, AWS event-stream) read
+ * through this.
+ */
+export async function* bodyChunks(ex: Exchange, body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array, void, undefined> {
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      let r: ReadableStreamReadResult<Uint8Array>;
+      try {
+        r = await reader.read();
+      } catch (e) {
+        throw ex.translate(e);
+      }
+      if (r.done) return;
+      ex.touch();
+      yield r.value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}

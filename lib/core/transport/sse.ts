@@ -1,4 +1,4 @@
-import type { Exchange } from './http';
+import { bodyChunks, type Exchange } from './http';
 
 export interface SseEvent {
   event: string;
@@ -14,7 +14,6 @@ export async function* readSse(ex: Exchange, body: ReadableStream<Uint8Array>): 
   let buf = '';
   let event = '';
   let data: string[] = [];
-  const reader = body.getReader();
   const field = (line: string): void => {
     if (line.startsWith(':')) return;
     const colon = line.indexOf(':');
@@ -24,36 +23,24 @@ export async function* readSse(ex: Exchange, body: ReadableStream<Uint8Array>): 
     if (name === 'data') data.push(value);
     else if (name === 'event') event = value;
   };
-  try {
-    for (;;) {
-      let r: ReadableStreamReadResult<Uint8Array>;
-      try {
-        r = await reader.read();
-      } catch (e) {
-        throw ex.translate(e);
-      }
-      if (r.done) break;
-      ex.touch();
-      buf += decoder.decode(r.value, { stream: true });
-      let nl: number;
-      while ((nl = buf.search(/\r\n|\n|\r/)) >= 0) {
-        if (buf[nl] === '\r' && nl === buf.length - 1) break; // a CRLF may be split across chunks
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + (buf[nl] === '\r' && buf[nl + 1] === '\n' ? 2 : 1));
-        if (line === '') {
-          if (data.length > 0) yield { event: event || 'message', data: data.join('\n') };
-          event = '';
-          data = [];
-        } else {
-          field(line);
-        }
+  for await (const chunk of bodyChunks(ex, body)) {
+    buf += decoder.decode(chunk, { stream: true });
+    let nl: number;
+    while ((nl = buf.search(/\r\n|\n|\r/)) >= 0) {
+      if (buf[nl] === '\r' && nl === buf.length - 1) break; // a CRLF may be split across chunks
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + (buf[nl] === '\r' && buf[nl + 1] === '\n' ? 2 : 1));
+      if (line === '') {
+        if (data.length > 0) yield { event: event || 'message', data: data.join('\n') };
+        event = '';
+        data = [];
+      } else {
+        field(line);
       }
     }
-    // Lenient at the end: a last line or event without its terminating blank line is still delivered.
-    const rest = buf.endsWith('\r') ? buf.slice(0, -1) : buf;
-    if (rest !== '') field(rest);
-    if (data.length > 0) yield { event: event || 'message', data: data.join('\n') };
-  } finally {
-    reader.releaseLock();
   }
+  // Lenient at the end: a last line or event without its terminating blank line is still delivered.
+  const rest = buf.endsWith('\r') ? buf.slice(0, -1) : buf;
+  if (rest !== '') field(rest);
+  if (data.length > 0) yield { event: event || 'message', data: data.join('\n') };
 }

@@ -1,5 +1,5 @@
 import { LlmRotateError, ProviderTransportError } from '../../errors';
-import type { Exchange } from '../../transport/http';
+import { bodyChunks, type Exchange } from '../../transport/http';
 import type { StreamDelta } from '../provider.interfaces';
 import { loadEventStream, type EventStreamMessage } from './aws-libs';
 import { classifyStreamException } from './bedrock-errors';
@@ -16,25 +16,9 @@ const utf8 = new TextDecoder();
  */
 export async function* readConverseStream(ex: Exchange, body: ReadableStream<Uint8Array>): AsyncGenerator<StreamDelta> {
   const { codec, chunked } = loadEventStream();
-  const reader = body.getReader();
-  const source: AsyncIterable<Uint8Array> = {
-    async *[Symbol.asyncIterator]() {
-      for (;;) {
-        let r: ReadableStreamReadResult<Uint8Array>;
-        try {
-          r = await reader.read();
-        } catch (e) {
-          throw ex.translate(e);
-        }
-        if (r.done) return;
-        ex.touch();
-        yield r.value;
-      }
-    },
-  };
   let stopped = false;
   try {
-    for await (const frame of chunked(source)) {
+    for await (const frame of chunked(bodyChunks(ex, body))) {
       const msg = codec.decode(frame);
       const messageType = header(msg, ':message-type');
       if (messageType === 'event') {
@@ -56,8 +40,6 @@ export async function* readConverseStream(ex: Exchange, body: ReadableStream<Uin
     if (!stopped) throw new Error('the stream ended before messageStop');
   } catch (e) {
     throw malformed(e);
-  } finally {
-    reader.releaseLock();
   }
 }
 
