@@ -4,6 +4,7 @@ import { AcquireContext, LlmRotate, NoAvailableKeyError } from '../../../lib';
 import { OpenAiFake } from '../../fakes/openai-fake';
 import { FakeClock } from '../../support/fake-clock';
 import { makeOptions, recordingLogger, type TestKey } from '../../support/options';
+import { waitFor } from '../../support/wait';
 
 describe('acquire() / AcquireContext / withKey() with the official openai SDK', () => {
   let fake: OpenAiFake;
@@ -129,10 +130,13 @@ describe('acquire() / AcquireContext / withKey() with the official openai SDK', 
   it('maxWaitMs waits for a busy key to be released', async () => {
     const e = await engine([{ keyId: 'a', maxConcurrent: 1 }]);
     const first = await e.acquire('openai');
-    const waiting = e.acquire('openai', { maxWaitMs: 1000 });
+    let settled = false;
+    const waiting = e.acquire('openai', { maxWaitMs: 1000 }).finally(() => (settled = true));
+    // The second caller is asleep waiting for the slot, not failed.
+    await waitFor(() => clock.pending === 1);
+    expect(settled).toBe(false);
     await first.release();
-    await new Promise((r) => setImmediate(r));
-    while (clock.pending > 0) clock.advance(50);
+    clock.advance(50);
     expect((await waiting).keyId).toBe('a');
   });
 
