@@ -28,7 +28,7 @@ function spec(i: number): StoreKeySpec {
     maxConcurrent: 8,
     rateLimitRpm: 0,
     rateLimitTpm: 0,
-    health: { cooldownMs: 60_000, quarantineMs: 300_000, maxConsecutiveFailures: 3 },
+    health: { cooldownMs: 60_000, quarantineMs: 300_000, maxConsecutiveFailures: 3, maxBenchMs: 3_600_000 },
   };
 }
 

@@ -102,3 +102,44 @@ export class ClosedError extends LlmRotateError {
 
 /** The call's own arguments are wrong (empty messages, an unknown role): fix the call, not the keys. */
 export class InvalidRequestError extends LlmRotateError {}
+
+/**
+ * A stream failed after its first chunk was yielded (cut short, an upstream error event, a malformed event, a
+ * deadline): the caller already has part of the answer, so there is no failover. The original's
+ * `stream_interrupted`. `kind` is how the failure counted against the key; `cause` is the underlying error.
+ */
+export class StreamInterruptedError extends LlmRotateError {
+  constructor(
+    readonly provider: ProviderName,
+    readonly keyId: string,
+    readonly kind: ErrorKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message);
+    if (options?.cause !== undefined) (this as { cause?: unknown }).cause = options.cause;
+  }
+}
+
+/**
+ * A model no used key serves, whose provider cannot be inferred and that has no fallback chain: a configuration
+ * problem (another try will not help), not an outage. Names the model.
+ */
+export class UnknownModelError extends ConfigurationError {
+  constructor(readonly model: string, detail = 'no used key lists it in `models`, its provider cannot be inferred from its name, and it has no fallback chain') {
+    super([`model "${model}": ${detail}`]);
+  }
+}
+
+/**
+ * The request could not even be built locally (an invalid URL or header, a credential that cannot be parsed):
+ * nothing reached the upstream, so it never counts against the key's health.
+ */
+export class RequestBuildError extends LlmRotateError {
+  constructor(
+    readonly provider: ProviderName,
+    message: string,
+  ) {
+    super(message);
+  }
+}

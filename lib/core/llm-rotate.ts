@@ -23,6 +23,7 @@ import {
 import { UsageEmitter, type UsageListener } from './events';
 import type { Outcome } from './health/health.interfaces';
 import { consoleLogger, type LlmRotateLogger } from './logger';
+import { InFlight } from './lifecycle/in-flight';
 import { Planner, type PlanStep } from './planning/planner';
 import type { CallTarget, ClassifiedError, ProviderAdapter, UnifiedRequest } from './providers/provider.interfaces';
 import { createAdapters } from './providers/registry';
@@ -31,7 +32,7 @@ import { STRATEGY_IMPLS } from './selection/strategies';
 import type { Candidate, CandidateList, SelectionStrategy } from './selection/strategy.interfaces';
 import { availableAt } from './store/availability';
 import { createStateStore } from './store/create-store';
-import type { Lease, StateStore, StoreHealth } from './store/store.interfaces';
+import type { KeyOverride, Lease, StateStore, StoreHealth } from './store/store.interfaces';
 import { Exchange, readText } from './transport/http';
 import type {
   AcquireOptions,
@@ -87,6 +88,7 @@ interface AttemptEnd {
   error?: Error;
 }
 
+const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 const ZERO_USAGE: Usage = Object.freeze({ inputTokens: 0, outputTokens: 0 });
 const ROLES = new Set(['system', 'user', 'assistant']);
 
@@ -108,6 +110,9 @@ export class LlmRotate implements LeaseOwner {
   private readonly adapters = createAdapters();
   private readonly usage: UsageEmitter;
   private reloading: Promise<void> = Promise.resolve();
+  private readonly inFlight = new InFlight();
+  /** Where usage events are logged (the `logUsage` option); undefined: not logged. */
+  private usageLog: ((message: string) => void) | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
 
@@ -142,11 +147,21 @@ export class LlmRotate implements LeaseOwner {
   // ───────────────────────────── chat ─────────────────────────────
 
   async chat(model: string, messages: readonly ChatMessage[], opts: ChatOptions = {}): Promise<ChatResult> {
+    this.assertOpen();
+    this.inFlight.enter();
+    try {
+      return await this.chatCall(model, messages, opts);
+    } finally {
+      this.inFlight.leave();
+    }
+  }
+
+  private async chatCall(model: string, messages: readonly ChatMessage[], opts: ChatOptions): Promise<ChatResult> {
     const rt = this.rt ?? (await this.runtime());
     const req = toRequest(model, messages, opts);
     const steps = this.stepsFor(rt, model, opts);
     const attempts: Attempt[] = [];
-    const requestId = this.usage.active || this.debugOn() ? randomUUID() : '';
+    const requestId = this.usage.active || this.usageLog !== undefined ? randomUUID() : '';
     const started = performance.now();
     let lastError: Error | undefined;
     const walk: Walk = { tried: undefined, wait: undefined };
@@ -214,11 +229,21 @@ export class LlmRotate implements LeaseOwner {
    * cancels the upstream request and releases the key.
    */
   async *stream(model: string, messages: readonly ChatMessage[], opts: ChatOptions = {}): AsyncGenerator<ChatChunk, void, undefined> {
+    this.assertOpen();
+    this.inFlight.enter();
+    try {
+      yield* this.streamCall(model, messages, opts);
+    } finally {
+      this.inFlight.leave();
+    }
+  }
+
+  private async *streamCall(model: string, messages: readonly ChatMessage[], opts: ChatOptions): AsyncGenerator<ChatChunk, void, undefined> {
     const rt = this.rt ?? (await this.runtime());
     const req = toRequest(model, messages, opts);
     const steps = this.stepsFor(rt, model, opts);
     const attempts: Attempt[] = [];
-    const requestId = this.usage.active || this.debugOn() ? randomUUID() : '';
+    const requestId = this.usage.active || this.usageLog !== undefined ? randomUUID() : '';
     let lastError: Error | undefined;
     const walk: Walk = { tried: undefined, wait: undefined };
     for await (const [step, picked] of this.walk(rt, steps, opts, walk)) {
@@ -310,6 +335,17 @@ export class LlmRotate implements LeaseOwner {
   /** Lends a healthy key of `provider` for a direct SDK call (SPEC §1). */
   async acquire(provider: ProviderName, opts: AcquireOptions = {}): Promise<AcquireContext> {
     this.assertOpen();
+    // A lent key counts as a call in flight until it is settled (see settle()).
+    this.inFlight.enter();
+    try {
+      return await this.acquireKey(provider, opts);
+    } catch (e) {
+      this.inFlight.leave();
+      throw e;
+    }
+  }
+
+  private async acquireKey(provider: ProviderName, opts: AcquireOptions): Promise<AcquireContext> {
     const rt = this.rt ?? (await this.runtime());
     const list = rt.planner.forProvider(provider, opts.model);
     if (list.items.length === 0) {
@@ -351,6 +387,14 @@ export class LlmRotate implements LeaseOwner {
 
   /** @internal LeaseOwner: settles a lent key. */
   async settle(ctx: AcquireContext, lease: Lease, outcome: Outcome | null, usage: Usage | undefined, error: unknown): Promise<void> {
+    try {
+      await this.settleLent(ctx, lease, outcome, usage, error);
+    } finally {
+      this.inFlight.leave();
+    }
+  }
+
+  private async settleLent(ctx: AcquireContext, lease: Lease, outcome: Outcome | null, usage: Usage | undefined, error: unknown): Promise<void> {
     if (outcome === null) {
       await this.store.release(lease);
       return;
@@ -427,6 +471,27 @@ export class LlmRotate implements LeaseOwner {
     return this.store.health();
   }
 
+  /** Takes a key out of rotation (for every worker with the Redis store) until {@link enableKey}; a reload keeps it out. */
+  disableKey(keyId: string): Promise<boolean> {
+    return this.overrideKey(keyId, 'disable');
+  }
+
+  /** Undoes {@link disableKey} (a key disabled in the configuration stays disabled). */
+  enableKey(keyId: string): Promise<boolean> {
+    return this.overrideKey(keyId, 'enable');
+  }
+
+  /** Clears a key's cooldown or quarantine and its failure count: it is ACTIVE now. */
+  resetKey(keyId: string): Promise<boolean> {
+    return this.overrideKey(keyId, 'reset');
+  }
+
+  private async overrideKey(keyId: string, action: KeyOverride): Promise<boolean> {
+    const rt = this.rt ?? (await this.runtime());
+    if (!rt.config.keysById.has(keyId)) return false;
+    return this.store.override(keyId, action);
+  }
+
   /** Never prints secrets or refs: a summary only. */
   [inspect.custom](): string {
     const c = this.rt?.config;
@@ -442,11 +507,25 @@ export class LlmRotate implements LeaseOwner {
     return this.usage.subscribe(listener);
   }
 
-  /** Releases the store's connections; later calls throw {@link ClosedError}. Safe to call twice. */
-  close(): Promise<void> {
+  /** Calls in flight now (chat, stream, lent keys not yet settled). */
+  get callsInFlight(): number {
+    return this.inFlight.size;
+  }
+
+  /**
+   * Drains, then releases the store's leases and connections. Calls in flight (and calls still arriving) are
+   * served until none is left or `drainTimeoutMs` (default: the `shutdownTimeoutMs` option, 10 s) has passed;
+   * after that, calls throw {@link ClosedError}. Safe to call twice (the second call waits for the first).
+   */
+  close(opts: { drainTimeoutMs?: number } = {}): Promise<void> {
     if (this.closing === undefined) {
-      this.closed = true;
+      // Nothing in flight: closed at once, so a call right after close() is refused.
+      if (this.inFlight.size === 0) this.closed = true;
+      const ms = opts.drainTimeoutMs ?? this.rt?.options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
       this.closing = (async () => {
+        const drained = await this.inFlight.drained(ms);
+        this.closed = true;
+        if (!drained) this.logger.warn(`close(): ${this.inFlight.size} call(s) still in flight after ${ms} ms; releasing their keys`);
         await this.ready.catch(() => undefined);
         await this.store.close();
         this.usage.clear();
@@ -477,6 +556,7 @@ export class LlmRotate implements LeaseOwner {
 
   private async install(options: LlmRotateOptions, config: ResolvedConfig): Promise<void> {
     const entries = await this.store.sync(config.keys.map((k) => k.spec));
+    this.usageLog = usageLogger(this.logger, options.logUsage);
     this.rt = { options, config, planner: new Planner(config, entries), strategy: STRATEGY_IMPLS[config.strategy] };
   }
 
@@ -614,7 +694,7 @@ export class LlmRotate implements LeaseOwner {
       attempt.message = this.secrets.scrub(error.message);
     }
     if (status !== undefined) attempt.status = status;
-    if (this.usage.active || this.debugOn()) {
+    if (this.usage.active || this.usageLog !== undefined) {
       this.emit({
         requestId,
         source,
@@ -634,13 +714,10 @@ export class LlmRotate implements LeaseOwner {
 
   private emit(e: Omit<UsageEvent, 'timestamp'>): void {
     const event: UsageEvent = { timestamp: this.clock.now(), ...e };
-    if (this.debugOn()) this.logger.debug?.(`usage ${JSON.stringify(event)}`);
+    if (this.usageLog !== undefined) this.usageLog(`usage ${JSON.stringify(event)}`);
     this.usage.emit(event);
   }
 
-  private debugOn(): boolean {
-    return this.logger.debug !== undefined && this.logger.isDebugEnabled?.() !== false;
-  }
 
   private httpError(provider: ProviderName, c: ClassifiedError): ProviderHttpError {
     const msg = `${provider} answered ${c.status}: ${this.secrets.scrub(c.message)}`;
@@ -671,6 +748,14 @@ export class LlmRotate implements LeaseOwner {
     if (lastError !== undefined) (err as { cause?: unknown }).cause = lastError;
     return err;
   }
+}
+
+/** The logger method usage events go to (the `logUsage` option), or undefined when they are not logged. */
+function usageLogger(logger: LlmRotateLogger, level: LlmRotateOptions['logUsage']): ((message: string) => void) | undefined {
+  if (level === undefined || level === false) return undefined;
+  const name = level === true ? 'debug' : level;
+  const fn = logger[name] ?? logger.debug;
+  return fn === undefined ? undefined : (m) => fn.call(logger, m);
 }
 
 function toRequest(model: string, messages: readonly ChatMessage[], opts: ChatOptions): UnifiedRequest {

@@ -7,6 +7,8 @@ export function nestLogger(): LlmRotateLogger {
   const logger = new Logger(LLM_ROTATE_LOGGER_CONTEXT);
   return {
     debug: (m) => logger.debug(m),
+    verbose: (m) => logger.verbose(m),
+    log: (m) => logger.log(m),
     warn: (m) => logger.warn(m),
     error: (m) => logger.error(m),
     // Levels are known only when the app set them (`logger: [...]`); a custom logger filters on its own.

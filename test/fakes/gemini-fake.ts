@@ -105,10 +105,9 @@ export class GeminiFake extends ScriptedFake<GeminiBehavior> {
     return this.callsOf(identity).length;
   }
 
-  reset(): void {
+  override reset(): void {
     this.calls.length = 0;
-    this.http.requests.length = 0;
-    this.scripts.clear();
+    super.reset();
   }
 
   protected override async handle(req: RecordedRequest, res: ServerResponse): Promise<void> {

@@ -41,6 +41,12 @@ export abstract class ScriptedFake<B> {
     return this;
   }
 
+  /** Forgets the scripts and the recorded requests (between tests sharing one fake). */
+  reset(): void {
+    this.scripts.clear();
+    this.http.requests.length = 0;
+  }
+
   close(): Promise<void> {
     return this.http.close();
   }

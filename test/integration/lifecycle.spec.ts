@@ -78,4 +78,54 @@ describe('lifecycle (no global state, nothing left open)', () => {
     expect((await two.chat('gpt-4o-mini', MSG)).keyId).toBe('a');
     await Promise.all([one.close(), two.close(), fake.close()]);
   });
+
+  describe('close() drains calls in flight', () => {
+    it('a stream in flight finishes, a call arriving during the drain is served, then calls are refused', async () => {
+      const fake = await OpenAiFake.start({ reply: 'one two three four', gapMs: 30 });
+      const log = recordingLogger();
+      const lr = await LlmRotate.create(makeOptions(fake.baseUrl, [{ keyId: 'a' }]), { logger: log.logger });
+      const it = lr.stream('gpt-4o-mini', MSG)[Symbol.asyncIterator]();
+      const first = await it.next();
+      expect(first.done).toBe(false);
+      expect(lr.callsInFlight).toBe(1);
+      let closed = false;
+      const closing = lr.close({ drainTimeoutMs: 10_000 }).then(() => (closed = true));
+      // Still serving while draining: a call that arrives now (the HTTP server has not stopped yet) is answered.
+      expect((await lr.chat('gpt-4o-mini', MSG)).content).toBe('one two three four');
+      expect(closed).toBe(false);
+      let text = first.value?.delta ?? '';
+      for (let r = await it.next(); !r.done; r = await it.next()) text += r.value.delta;
+      expect(text).toBe('one two three four');
+      await closing;
+      expect(lr.callsInFlight).toBe(0);
+      await expect(lr.chat('gpt-4o-mini', MSG)).rejects.toBeInstanceOf(ClosedError);
+      expect(log.lines.filter((l) => l.includes('still in flight'))).toEqual([]);
+      await fake.close();
+    });
+
+    it('a lent key counts until it is settled; the drain is bounded by drainTimeoutMs (and says so)', async () => {
+      const fake = await OpenAiFake.start();
+      const log = recordingLogger();
+      const lr = await LlmRotate.create(makeOptions(fake.baseUrl, [{ keyId: 'a' }], { shutdownTimeoutMs: 60_000 }), { logger: log.logger });
+      const ctx = await lr.acquire('openai');
+      expect(lr.callsInFlight).toBe(1);
+      const t0 = Date.now();
+      await lr.close({ drainTimeoutMs: 80 });
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(70);
+      expect(log.lines.some((l) => l.startsWith('warn') && l.includes('1 call(s) still in flight after 80 ms'))).toBe(true);
+      await ctx.reportSuccess();
+      expect(lr.callsInFlight).toBe(0);
+      await fake.close();
+    });
+
+    it('close() without a deadline uses the shutdownTimeoutMs option', async () => {
+      const fake = await OpenAiFake.start();
+      const log = recordingLogger();
+      const lr = await LlmRotate.create(makeOptions(fake.baseUrl, [{ keyId: 'a' }], { shutdownTimeoutMs: 50 }), { logger: log.logger });
+      await lr.acquire('openai');
+      await lr.close();
+      expect(log.lines.some((l) => l.includes('still in flight after 50 ms'))).toBe(true);
+      await fake.close();
+    });
+  });
 });

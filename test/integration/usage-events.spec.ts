@@ -50,30 +50,46 @@ describe('usage events (one structured record per attempt)', () => {
     await lr.close();
   });
 
-  it("the Nest service exposes usage$ and logs each event at debug level through Nest's Logger", async () => {
+  async function nestApp(extra: Parameters<typeof makeOptions>[2]): Promise<{ app: import('@nestjs/common').INestApplication; lines: string[] }> {
     const lines: string[] = [];
-    const sink: LoggerService = {
-      log: () => undefined,
-      error: () => undefined,
-      warn: () => undefined,
-      debug: (m: unknown, ctx?: unknown) => lines.push(`${String(ctx)}: ${String(m)}`),
-    };
-    const mod = await Test.createTestingModule({ imports: [LlmRotateModule.forRoot(makeOptions(fake.baseUrl, [{ keyId: 'a' }]))] }).compile();
+    const record = (level: string) => (m: unknown, ctx?: unknown) => lines.push(`${level} ${String(ctx)}: ${String(m)}`);
+    const sink: LoggerService = { log: record('log'), error: record('error'), warn: record('warn'), debug: record('debug'), verbose: record('verbose') };
+    const mod = await Test.createTestingModule({ imports: [LlmRotateModule.forRoot(makeOptions(fake.baseUrl, [{ keyId: 'a' }], extra))] }).compile();
     const app = mod.createNestApplication({ logger: sink });
     app.useLogger(sink);
     Logger.overrideLogger(sink);
     await app.init();
+    return { app, lines };
+  }
+
+  it('the Nest service exposes usage$ and logs nothing per call unless asked (a fresh app is quiet)', async () => {
+    const { app, lines } = await nestApp({});
     const svc = app.get(LlmRotateService);
     const seen: UsageEvent[] = [];
     svc.usage$.subscribe((e) => seen.push(e));
     await svc.chat('gpt-4o-mini', MSG);
     expect(seen).toHaveLength(1);
-    const usageLines = lines.filter((l) => l.startsWith('LlmRotate: usage '));
-    expect(usageLines).toHaveLength(1);
-    expect(JSON.parse(usageLines[0].slice('LlmRotate: usage '.length))).toMatchObject({ keyId: 'a', outcome: 'success', provider: 'openai' });
+    expect(seen[0]).toMatchObject({ keyId: 'a', outcome: 'success', provider: 'openai' });
+    expect(lines.filter((l) => l.includes('usage {'))).toEqual([]);
     let completed = false;
     svc.usage$.subscribe({ complete: () => (completed = true) });
     await app.close();
     expect(completed).toBe(true);
+  });
+
+  it.each([
+    [true, 'debug'],
+    ['debug', 'debug'],
+    ['verbose', 'verbose'],
+    ['log', 'log'],
+  ] as const)('logUsage: %s logs one line per attempt through Nest\'s Logger at %s level', async (logUsage, level) => {
+    const { app, lines } = await nestApp({ logUsage });
+    await app.get(LlmRotateService).chat('gpt-4o-mini', MSG);
+    const usageLines = lines.filter((l) => l.includes('usage {'));
+    expect(usageLines).toHaveLength(1);
+    const prefix = `${level} LlmRotate: usage `;
+    expect(usageLines[0].startsWith(prefix)).toBe(true);
+    expect(JSON.parse(usageLines[0].slice(prefix.length))).toMatchObject({ keyId: 'a', outcome: 'success', provider: 'openai' });
+    await app.close();
   });
 });

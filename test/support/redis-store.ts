@@ -11,7 +11,7 @@ export function uniqueNamespace(label = 'test'): string {
   return `${label}-${process.pid}-${++nsSeq}`;
 }
 
-export const TEST_HEALTH: HealthSettings = { cooldownMs: 60_000, quarantineMs: 300_000, maxConsecutiveFailures: 3 };
+export const TEST_HEALTH: HealthSettings = { cooldownMs: 60_000, quarantineMs: 300_000, maxConsecutiveFailures: 3, maxBenchMs: 3_600_000 };
 
 export function spec(keyId: string, extra: Partial<StoreKeySpec> = {}): StoreKeySpec {
   return { keyId, enabled: true, maxConcurrent: 0, rateLimitRpm: 0, rateLimitTpm: 0, health: TEST_HEALTH, ...extra };

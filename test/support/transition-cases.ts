@@ -20,7 +20,7 @@ export interface TransitionCase {
   memoryOnly?: boolean;
 }
 
-export const CASE_SETTINGS: HealthSettings = { cooldownMs: 60_000, quarantineMs: 300_000, maxConsecutiveFailures: 3 };
+export const CASE_SETTINGS: HealthSettings = { cooldownMs: 60_000, quarantineMs: 300_000, maxConsecutiveFailures: 3, maxBenchMs: 3_600_000 };
 
 const C = CASE_SETTINGS.cooldownMs;
 const Q = CASE_SETTINGS.quarantineMs;

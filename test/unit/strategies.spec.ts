@@ -11,7 +11,7 @@ const NOW = 1_000_000;
 
 function cand(keyId: string, o: { priority?: number; weight?: number } & Partial<KeyEntry> = {}): Candidate {
   const { priority = 0, weight = 1, ...entry } = o;
-  const spec = { keyId, enabled: true, maxConcurrent: 0, rateLimitRpm: 0, rateLimitTpm: 0, health: { cooldownMs: 1, quarantineMs: 1, maxConsecutiveFailures: 3 } };
+  const spec = { keyId, enabled: true, maxConcurrent: 0, rateLimitRpm: 0, rateLimitTpm: 0, health: { cooldownMs: 1, quarantineMs: 1, maxConsecutiveFailures: 3, maxBenchMs: 3_600_000 } };
   return {
     key: { keyId, priority, weight } as KeyRuntime,
     entry: { keyId, spec, state: 'ACTIVE', until: 0, consecutiveFailures: 0, inFlight: 0, leaseMinExpiry: Infinity, windowStart: 0, windowRequests: 0, windowTokens: 0, ...entry },
@@ -35,7 +35,7 @@ describe('selection strategies', () => {
       candidateList([
         cand('cooling', { state: 'COOLDOWN', until: NOW + 1 }),
         cand('off', { state: 'DISABLED' }),
-        cand('full', { inFlight: 1, leaseMinExpiry: NOW + 10, spec: { keyId: 'full', enabled: true, maxConcurrent: 1, rateLimitRpm: 0, rateLimitTpm: 0, health: { cooldownMs: 1, quarantineMs: 1, maxConsecutiveFailures: 3 } } }),
+        cand('full', { inFlight: 1, leaseMinExpiry: NOW + 10, spec: { keyId: 'full', enabled: true, maxConcurrent: 1, rateLimitRpm: 0, rateLimitTpm: 0, health: { cooldownMs: 1, quarantineMs: 1, maxConsecutiveFailures: 3, maxBenchMs: 3_600_000 } } }),
         cand('tried'),
         cand('ok'),
       ]);

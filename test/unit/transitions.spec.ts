@@ -1,7 +1,7 @@
 import type { HealthSettings, KeyHealth } from '../../lib/core/health/health.interfaces';
 import { effectiveState, transition } from '../../lib/core/health/transitions';
 
-const S: HealthSettings = { cooldownMs: 60_000, quarantineMs: 300_000, maxConsecutiveFailures: 3 };
+const S: HealthSettings = { cooldownMs: 60_000, quarantineMs: 300_000, maxConsecutiveFailures: 3, maxBenchMs: 3_600_000 };
 const T = 1_000_000;
 const h = (state: KeyHealth['state'], until = 0, consecutiveFailures = 0): KeyHealth => ({ state, until, consecutiveFailures });
 

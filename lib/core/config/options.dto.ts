@@ -46,6 +46,7 @@ export class KeyDto {
 export class ProviderDto {
   @IsOptional() @IsNumber() @Min(0) cooldownSeconds?: number;
   @IsOptional() @IsNumber() @Min(0) quarantineSeconds?: number;
+  @IsOptional() @IsNumber() @Min(1) maxCooldownSeconds?: number;
   @IsOptional() @IsInt() @Min(1) maxConsecutiveFailures?: number;
   @IsOptional() @IsInt() @Min(1) timeoutMs?: number;
   @IsOptional() @IsUrl(URL_OPTS) baseUrl?: string;
@@ -91,4 +92,7 @@ export class OptionsDto {
   strategy?: StrategyName;
   @IsOptional() @IsObject() priorities?: Record<string, number>;
   @IsOptional() @IsInt() @Min(1) leaseTtlMs?: number;
+  @IsOptional() @IsIn([true, false, 'debug', 'verbose', 'log'], { message: '$property must be true, false, debug, verbose or log' })
+  logUsage?: boolean | 'debug' | 'verbose' | 'log';
+  @IsOptional() @IsInt() @Min(0) shutdownTimeoutMs?: number;
 }

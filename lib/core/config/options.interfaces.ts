@@ -26,6 +26,11 @@ export interface KeyOptions {
 export interface ProviderOptions {
   cooldownSeconds?: number;
   quarantineSeconds?: number;
+  /**
+   * The longest a key of this provider is ever benched (cooldown or quarantine), whatever a `retry-after`, a
+   * rate-limit reset header or the configuration says. Default 3600 (one hour).
+   */
+  maxCooldownSeconds?: number;
   maxConsecutiveFailures?: number;
   timeoutMs?: number;
   baseUrl?: string;
@@ -85,4 +90,11 @@ export interface LlmRotateOptions {
   priorities?: Record<string, number>;
   /** How long a lease lives when nobody releases it (a crashed worker, a forgotten AcquireContext). Default 300000. */
   leaseTtlMs?: number;
+  /**
+   * Log each usage event through the logger, at this level (`true`: `debug`). Default false: usage goes to
+   * `usage$` / `onUsage()` subscribers only.
+   */
+  logUsage?: boolean | 'debug' | 'verbose' | 'log';
+  /** How long `close()` waits for calls in flight (and calls still arriving) before releasing everything. Default 10000. */
+  shutdownTimeoutMs?: number;
 }

@@ -5,7 +5,7 @@ import type { ProviderName } from '../types';
 import type { FallbackTarget, KeyOptions, LlmRotateOptions, ProviderOptions, StrategyName } from './options.interfaces';
 
 /** A provider's effective settings: defaults merged with `registry.providers.<name>`. */
-export interface ProviderSettings extends Omit<ProviderOptions, 'cooldownSeconds' | 'quarantineSeconds' | 'maxConsecutiveFailures'> {
+export interface ProviderSettings extends Omit<ProviderOptions, 'cooldownSeconds' | 'quarantineSeconds' | 'maxConsecutiveFailures' | 'maxCooldownSeconds'> {
   readonly provider: ProviderName;
   readonly timeoutMs: number;
   readonly headers: Readonly<Record<string, string>>;
@@ -69,16 +69,18 @@ export class ResolvedConfig {
 
 function providerSettings(p: ProviderName, o: ProviderOptions | undefined): ProviderSettings {
   const d = PROVIDER_DEFAULTS[p];
-  const { cooldownSeconds, quarantineSeconds, maxConsecutiveFailures, ...rest } = o ?? {};
+  const { cooldownSeconds, quarantineSeconds, maxConsecutiveFailures, maxCooldownSeconds, ...rest } = o ?? {};
+  const maxBenchMs = (maxCooldownSeconds ?? d.maxCooldownSeconds) * 1000;
   return {
     ...rest,
     provider: p,
     timeoutMs: o?.timeoutMs ?? d.timeoutMs,
     headers: o?.headers ?? {},
     health: {
-      cooldownMs: (cooldownSeconds ?? d.cooldownSeconds) * 1000,
-      quarantineMs: (quarantineSeconds ?? d.quarantineSeconds) * 1000,
+      cooldownMs: Math.min((cooldownSeconds ?? d.cooldownSeconds) * 1000, maxBenchMs),
+      quarantineMs: Math.min((quarantineSeconds ?? d.quarantineSeconds) * 1000, maxBenchMs),
       maxConsecutiveFailures: maxConsecutiveFailures ?? d.maxConsecutiveFailures,
+      maxBenchMs,
     },
   };
 }

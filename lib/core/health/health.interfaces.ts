@@ -19,4 +19,6 @@ export interface HealthSettings {
   cooldownMs: number;
   quarantineMs: number;
   maxConsecutiveFailures: number;
+  /** The longest any bench (cooldown or quarantine) may last, whatever a header or the config says. */
+  maxBenchMs: number;
 }

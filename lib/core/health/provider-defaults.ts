@@ -6,9 +6,10 @@ export interface ProviderDefaults {
   quarantineSeconds: number;
   maxConsecutiveFailures: number;
   timeoutMs: number;
+  maxCooldownSeconds: number;
 }
 
-const BASE: ProviderDefaults = { cooldownSeconds: 60, quarantineSeconds: 300, maxConsecutiveFailures: 3, timeoutMs: 60_000 };
+const BASE: ProviderDefaults = { cooldownSeconds: 60, quarantineSeconds: 300, maxConsecutiveFailures: 3, timeoutMs: 60_000, maxCooldownSeconds: 3600 };
 
 export const PROVIDER_DEFAULTS: Readonly<Record<ProviderName, ProviderDefaults>> = {
   openai: BASE,

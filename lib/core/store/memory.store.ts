@@ -2,7 +2,7 @@ import type { Clock } from '../clock';
 import type { Outcome } from '../health/health.interfaces';
 import { initialHealth, transition } from '../health/transitions';
 import { availableAt, newKeyEntry, snapshotRow, windowStartOf } from './availability';
-import type { KeyEntry, KeyStateSnapshot, Lease, StateStore, StoreHealth, StoreKeySpec } from './store.interfaces';
+import type { KeyEntry, KeyOverride, KeyStateSnapshot, Lease, StateStore, StoreHealth, StoreKeySpec } from './store.interfaces';
 
 interface MemoryEntry extends KeyEntry {
   /** token → expiry */
@@ -13,6 +13,8 @@ interface MemoryEntry extends KeyEntry {
 export class MemoryStateStore implements StateStore {
   readonly backend = 'memory' as const;
   private entries = new Map<string, MemoryEntry>();
+  /** Keys an operator disabled (kept across reloads until enabled again). */
+  private readonly operatorDisabled = new Set<string>();
   private seq = 0;
 
   constructor(private readonly clock: Clock) {}
@@ -23,7 +25,7 @@ export class MemoryStateStore implements StateStore {
     for (const spec of keys) {
       const e = this.entries.get(spec.keyId) ?? newEntry(spec);
       e.spec = spec;
-      if (!spec.enabled) e.state = 'DISABLED';
+      if (!spec.enabled || this.operatorDisabled.has(spec.keyId)) e.state = 'DISABLED';
       else if (e.state === 'DISABLED') Object.assign(e, initialHealth(true));
       next.set(spec.keyId, e);
       out.push(e);
@@ -95,6 +97,21 @@ export class MemoryStateStore implements StateStore {
       out.push(snapshotRow(e, now));
     }
     return out;
+  }
+
+  async override(keyId: string, action: KeyOverride): Promise<boolean> {
+    const e = this.entries.get(keyId);
+    if (e === undefined) return false;
+    if (action === 'disable') {
+      this.operatorDisabled.add(keyId);
+      e.state = 'DISABLED';
+    } else if (action === 'enable') {
+      this.operatorDisabled.delete(keyId);
+      if (e.spec.enabled && e.state === 'DISABLED') Object.assign(e, initialHealth(true));
+    } else if (e.state !== 'DISABLED') {
+      Object.assign(e, initialHealth(true));
+    }
+    return true;
   }
 
   health(): StoreHealth {

@@ -71,6 +71,15 @@ export interface StateStore {
   report(lease: Lease, outcome: Outcome, tokens: number): Promise<void>;
   release(lease: Lease): Promise<void>;
   snapshot(): Promise<KeyStateSnapshot[]>;
+  /**
+   * An operator's action on one key (the dashboard's, or `LlmRotate.disableKey` & co.), shared like any other
+   * state: `disable` takes it out of rotation until `enable` (a reload keeps it out); `enable` undoes an operator's
+   * disable (a key disabled in the configuration stays disabled); `reset` clears a cooldown or quarantine and the
+   * failure count (ACTIVE now). Resolves false when the store does not know the key.
+   */
+  override(keyId: string, action: KeyOverride): Promise<boolean>;
   health(): StoreHealth;
   close(): Promise<void>;
 }
+
+export type KeyOverride = 'disable' | 'enable' | 'reset';

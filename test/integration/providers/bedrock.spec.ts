@@ -328,7 +328,7 @@ describe('bedrock provider (Converse / ConverseStream fake on 127.0.0.1)', () =>
       const echo = (s: string): BedrockBehavior => ({ status: 403, errorType: 'AccessDeniedException', message: `key ${s} is not allowed` });
       fake.script(API_1, echo(API_1)).script(AWS_B.accessKeyId, echo(`${AWS_B.secretAccessKey} / ${AWS_B.sessionToken}`)).script(API_2, { status: 400, errorType: 'ValidationException', message: `bad input for ${API_2}` });
       const debugLogger = { ...logger, isDebugEnabled: () => true };
-      const lr = await engine(keys('api-1', 'aws-b', 'aws-a'), {}, debugLogger);
+      const lr = await engine(keys('api-1', 'aws-b', 'aws-a'), { logUsage: true }, debugLogger);
       const events: UsageEvent[] = [];
       lr.onUsage((e) => events.push(e));
       fake.script(AWS_A.accessKeyId, 'throttling');
@@ -337,7 +337,7 @@ describe('bedrock provider (Converse / ConverseStream fake on 127.0.0.1)', () =>
       expect(exhausted).toBeInstanceOf(AllKeysExhaustedError);
       expect((exhausted as AllKeysExhaustedError).attempts.map((a) => a.outcome)).toEqual(['auth', 'auth', 'rate_limit']);
       texts.push(String(exhausted), JSON.stringify(exhausted), inspect(exhausted, { depth: 5 }), String((exhausted as { cause?: unknown }).cause));
-      const lr2 = await engine(keys('api-2', 'api-1'), {}, debugLogger);
+      const lr2 = await engine(keys('api-2', 'api-1'), { logUsage: true }, debugLogger);
       lr2.onUsage((e) => events.push(e));
       const bad = await lr2.chat(MODEL, HI).catch((e: unknown) => e);
       expect(bad).toBeInstanceOf(ProviderBadRequestError);
@@ -345,7 +345,7 @@ describe('bedrock provider (Converse / ConverseStream fake on 127.0.0.1)', () =>
       const streamErr = await collect(lr2.stream(MODEL, HI, { provider: 'bedrock' })).catch((e: unknown) => e);
       expect(streamErr).toBeInstanceOf(ProviderBadRequestError);
       texts.push(String(streamErr), inspect(streamErr, { depth: 5 }));
-      const lr3 = await engine(keys('api-1'), {}, debugLogger);
+      const lr3 = await engine(keys('api-1'), { logUsage: true }, debugLogger);
       lr3.onUsage((e) => events.push(e));
       const streamAuth = await collect(lr3.stream(MODEL, HI)).catch((e: unknown) => e);
       expect(streamAuth).toBeInstanceOf(AllKeysExhaustedError);

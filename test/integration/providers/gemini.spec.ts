@@ -342,7 +342,7 @@ describe('google_ai_studio provider (Gemini API fake on 127.0.0.1)', () => {
     it('never shows an API key in errors, attempts, usage events, logs, the snapshot or the options', async () => {
       const rec = recordingLogger();
       const debugLogger = { ...rec.logger, isDebugEnabled: () => true };
-      const lr = await engine(keys('a', 'b'), {}, debugLogger);
+      const lr = await engine(keys('a', 'b'), { logUsage: true }, debugLogger);
       const events: UsageEvent[] = [];
       lr.onUsage((e) => events.push(e));
       // 403 bodies echo the key ("Consumer 'api_key:…' has been suspended"); the scrubber must catch both shapes.

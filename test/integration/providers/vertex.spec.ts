@@ -130,7 +130,7 @@ describe('google_vertex provider (Vertex AI and OAuth token endpoint fakes on 12
         timeoutMs: 5000,
         headers: {},
         location,
-        health: { cooldownMs: 60_000, quarantineMs: 300_000, maxConsecutiveFailures: 3 },
+        health: { cooldownMs: 60_000, quarantineMs: 300_000, maxConsecutiveFailures: 3, maxBenchMs: 3_600_000 },
       });
       const target = (baseUrl: string, location: string) => ({ provider: 'google_vertex' as const, keyId: 'v1', model: `models/${MODEL}`, secret: sa1.json, baseUrl, settings: settings(location), metadata: {} });
       const path = (loc: string): string => `/v1/projects/proj-one/locations/${loc}/publishers/google/models/${MODEL}:streamGenerateContent?alt=sse`;

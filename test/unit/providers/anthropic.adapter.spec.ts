@@ -15,7 +15,7 @@ function target(over: Partial<ProviderSettings> = {}, baseUrl = 'https://api.ant
     provider: 'anthropic',
     timeoutMs: 5000,
     headers: {},
-    health: { cooldownMs: 30_000, quarantineMs: 300_000, maxConsecutiveFailures: 3 },
+    health: { cooldownMs: 30_000, quarantineMs: 300_000, maxConsecutiveFailures: 3, maxBenchMs: 3_600_000 },
     ...over,
   };
   return { provider: 'anthropic', keyId: 'k', model: 'claude-sonnet-4-5', secret: SECRET, baseUrl, settings, metadata: {} };

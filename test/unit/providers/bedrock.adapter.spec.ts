@@ -18,7 +18,7 @@ const HI: UnifiedRequest = { messages: [{ role: 'user', content: 'hi' }] };
 const CREDS = { accessKeyId: 'AKIDUNITTEST00000001', secretAccessKey: 'unit/secret+key000000000000000000000000' };
 
 function settings(extra: Partial<ProviderSettings> = {}): ProviderSettings {
-  return { provider: 'bedrock', timeoutMs: 1000, headers: {}, health: { cooldownMs: 1000, quarantineMs: 1000, maxConsecutiveFailures: 3 }, ...extra };
+  return { provider: 'bedrock', timeoutMs: 1000, headers: {}, health: { cooldownMs: 1000, quarantineMs: 1000, maxConsecutiveFailures: 3, maxBenchMs: 3_600_000 }, ...extra };
 }
 
 function target(extra: Partial<CallTarget> = {}): CallTarget {

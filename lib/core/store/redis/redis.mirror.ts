@@ -1,7 +1,7 @@
 import type { HealthSettings, KeyState, Outcome } from '../../health/health.interfaces';
-import { transition } from '../../health/transitions';
+import { initialHealth, transition } from '../../health/transitions';
 import { availableAt, newKeyEntry, WINDOW_MS, windowStartOf } from '../availability';
-import type { KeyEntry, StoreKeySpec } from '../store.interfaces';
+import type { KeyEntry, KeyOverride, StoreKeySpec } from '../store.interfaces';
 import type { ScriptReply } from './redis.scripts';
 
 /**
@@ -23,6 +23,10 @@ export interface RedisEntry extends KeyEntry {
   fresh: boolean;
   /** Retired in Redis by a reload (of any worker): not leased until a sync re-adds it. */
   retired: boolean;
+  /** Disabled by an operator (any worker's \`disableKey\` / dashboard): not leased until enabled. */
+  operatorDisabled: boolean;
+  /** An operator's action taken while Redis was unreachable, sent when it is back. */
+  pendingOverride: KeyOverride | undefined;
   /**
    * `until` as snapshots show it: Redis' own deadline (the same in every worker), or the local one while degraded.
    * `until` itself is on the local clock for the strategies.
@@ -45,6 +49,8 @@ export function newRedisEntry(spec: StoreKeySpec, sk: string, lk: string): Redis
     dirty: false,
     fresh: true,
     retired: false,
+    operatorDisabled: false,
+    pendingOverride: undefined,
     shownUntil: 0,
   };
 }
@@ -59,7 +65,8 @@ export function applyRow(e: RedisEntry, r: ScriptReply, i: number, offset: numbe
   const m = r[i + 4] as number;
   const ws = r[i + 5] as number;
   e.retired = r[i + 8] === 1;
-  e.state = !e.spec.enabled || e.retired ? 'DISABLED' : STATES.has(s) ? (s as KeyState) : 'ACTIVE';
+  e.operatorDisabled = r[i + 8] === 2;
+  e.state = !e.spec.enabled || e.retired || e.operatorDisabled ? 'DISABLED' : STATES.has(s) ? (s as KeyState) : 'ACTIVE';
   e.until = u > 0 ? u - offset : 0;
   e.shownUntil = u;
   e.consecutiveFailures = r[i + 2] as number;
@@ -104,6 +111,21 @@ export function localReport(e: RedisEntry, outcome: Outcome, tokens: number, now
     rollWindow(e, now);
     e.windowTokens += tokens;
   }
+}
+
+/** An operator's action on the mirror alone (Redis unreachable); the store sends it when Redis is back. */
+export function localOverride(e: RedisEntry, action: KeyOverride): void {
+  if (action === 'disable') {
+    e.operatorDisabled = true;
+    e.state = 'DISABLED';
+  } else if (action === 'enable') {
+    if (e.operatorDisabled && e.spec.enabled && !e.retired) Object.assign(e, initialHealth(true));
+    e.operatorDisabled = false;
+  } else if (e.state !== 'DISABLED') {
+    Object.assign(e, initialHealth(true));
+  }
+  e.shownUntil = e.until;
+  e.pendingOverride = action;
 }
 
 /** Forgets a lease locally and remembers to free it in Redis later. */

@@ -12,7 +12,7 @@
  * mirror from any reply.
  */
 
-/** `s, u, f, n (live leases), m (soonest live lease expiry or -1), ws, wr, wt, x (1 = retired)`. */
+/** `s, u, f, n (live leases), m (soonest live lease expiry or -1), ws, wr, wt, x (1 = retired, 2 = disabled by an operator)`. */
 export const ROW_FIELDS = 9;
 
 const PRELUDE = `
@@ -20,10 +20,11 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local WINDOW = 60000
 
+-- x: 1 retired by a reload, 2 disabled by an operator, 0 neither.
 local function read(sk)
-  local h = redis.call('HMGET', sk, 's', 'u', 'f', 'ws', 'wr', 'wt', 'x')
+  local h = redis.call('HMGET', sk, 's', 'u', 'f', 'ws', 'wr', 'wt', 'x', 'd')
   local x = 0
-  if h[7] == '1' then x = 1 end
+  if h[7] == '1' then x = 1 elseif h[8] == '1' then x = 2 end
   return h[1] or 'ACTIVE', tonumber(h[2]) or 0, tonumber(h[3]) or 0, tonumber(h[4]) or 0, tonumber(h[5]) or 0, tonumber(h[6]) or 0, x
 end
 
@@ -99,7 +100,7 @@ local sk, lk = KEYS[1], KEYS[2]
 local ttl, maxc, rpm, tpm = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local s, u, f, ws, wr, wt, x = read(sk)
 local code = 1
-if x == 1 then code = -1 elseif benched(s) and u > now then code = 0 end
+if x == 1 then code = -1 elseif x == 2 or (benched(s) and u > now) then code = 0 end
 -- Expired leases go first (an empty set is deleted by Redis), so what is left is live.
 redis.call('ZREMRANGEBYSCORE', lk, '-inf', now)
 local n = redis.call('ZCARD', lk)
@@ -222,6 +223,27 @@ end
 return out
 `;
 
+/**
+ * An operator's action on one key (see \`StateStore.override\`). KEYS: state, leases. ARGV: \`disable\` | \`enable\` | \`reset\`.
+ * Reply: \`[now, ...row]\`.
+ */
+export const OVERRIDE_LUA = `${PRELUDE}
+local sk, lk, a = KEYS[1], KEYS[2], ARGV[1]
+if a == 'disable' then
+  redis.call('HSET', sk, 'd', '1')
+elseif a == 'enable' then
+  if redis.call('HGET', sk, 'd') == '1' then
+    redis.call('HDEL', sk, 'd')
+    redis.call('HSET', sk, 's', 'ACTIVE', 'u', 0, 'f', 0)
+  end
+else
+  redis.call('HSET', sk, 's', 'ACTIVE', 'u', 0, 'f', 0)
+end
+local s, u, f, ws, wr, wt, x = read(sk)
+local n, m = live(lk, true)
+return {now, s, u, f, n, m, ws, wr, wt, x}
+`;
+
 /** A row as ioredis returns it (strings for bulk replies, numbers for integers). */
 export type ScriptReply = Array<string | number>;
 
@@ -233,6 +255,7 @@ export interface ScriptCommands {
   llmrotateReport: ScriptFn;
   llmrotateRelease: ScriptFn;
   llmrotateSync: ScriptFn;
+  llmrotateOverride: ScriptFn;
 }
 
 /** The bit of an ioredis `Redis`/`Cluster` this needs. */
@@ -248,6 +271,7 @@ export function defineScripts(client: ScriptHost): ScriptCommands {
   client.defineCommand('llmrotateLease', { lua: LEASE_LUA, numberOfKeys: 2 });
   client.defineCommand('llmrotateReport', { lua: REPORT_LUA, numberOfKeys: 2 });
   client.defineCommand('llmrotateRelease', { lua: RELEASE_LUA, numberOfKeys: 2 });
+  client.defineCommand('llmrotateOverride', { lua: OVERRIDE_LUA, numberOfKeys: 2 });
   // Variable key count: the caller passes it first.
   client.defineCommand('llmrotateSync', { lua: SYNC_LUA });
   return client as unknown as ScriptCommands;

@@ -5,7 +5,7 @@ import type { Outcome } from '../../health/health.interfaces';
 import { initialHealth } from '../../health/transitions';
 import type { LlmRotateLogger } from '../../logger';
 import { snapshotRow } from '../availability';
-import type { KeyEntry, KeyStateSnapshot, Lease, StateStore, StoreHealth, StoreKeySpec } from '../store.interfaces';
+import type { KeyEntry, KeyOverride, KeyStateSnapshot, Lease, StateStore, StoreHealth, StoreKeySpec } from '../store.interfaces';
 import {
   checkInjected,
   closeConnection,
@@ -16,7 +16,7 @@ import {
   whenReady,
   type RedisConnection,
 } from './redis.connection';
-import { addOrphan, applyRow, localLease, localRelease, localReport, newRedisEntry, toLocalAccounting, type RedisEntry } from './redis.mirror';
+import { addOrphan, applyRow, localLease, localOverride, localRelease, localReport, newRedisEntry, toLocalAccounting, type RedisEntry } from './redis.mirror';
 import { defineScripts, ROW_FIELDS, type ScriptCommands, type ScriptReply } from './redis.scripts';
 
 /** While up: how often keys with something to tell Redis (or retired elsewhere) are refreshed. */
@@ -236,6 +236,15 @@ export class RedisStateStore implements StateStore {
     return this.current.map((e) => snapshotRow(e, now, e.shownUntil));
   }
 
+  async override(keyId: string, action: KeyOverride): Promise<boolean> {
+    const e = this.entries.get(keyId);
+    if (e === undefined) return false;
+    if (this.up && (await this.sendOverride(e, action))) return true;
+    // Redis unreachable: this worker applies it now, every worker once Redis is back (see pushNow).
+    localOverride(e, action);
+    return true;
+  }
+
   health(): StoreHealth {
     return this.status;
   }
@@ -289,6 +298,19 @@ export class RedisStateStore implements StateStore {
     else {
       e.held.delete(token);
       toLocalAccounting(e, now);
+    }
+  }
+
+  private async sendOverride(e: RedisEntry, action: KeyOverride): Promise<boolean> {
+    const t0 = this.clock.now();
+    try {
+      const r = await this.exec(this.cmd.llmrotateOverride(e.sk, e.lk, action));
+      this.observe(r[0], t0);
+      applyRow(e, r, 1, this.offset);
+      return true;
+    } catch (err) {
+      this.degrade(err);
+      return false;
     }
   }
 
@@ -359,6 +381,11 @@ export class RedisStateStore implements StateStore {
       }
       if (!this.up) this.recover();
       if (again) this.schedule(0);
+      for (const e of rows) {
+        const action = e.pendingOverride;
+        e.pendingOverride = undefined;
+        if (action !== undefined && !(await this.sendOverride(e, action))) e.pendingOverride = action;
+      }
       return true;
     } catch (err) {
       rows.forEach((e, i) => {
