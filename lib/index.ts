@@ -57,6 +57,11 @@ export {
   ProviderHttpError,
   ProviderTimeoutError,
   ProviderTransportError,
+  RequestBuildError,
   SecretResolutionError,
+  StreamInterruptedError,
+  UnknownModelError,
   UnsupportedFeatureError,
 } from './core/errors';
+export type { SecretResolverDefinition, SecretResolverFn, SecretResolvers } from './core/secrets';
+export type { AttemptObserver, AttemptStart, CallEnd, CallObserver, CallSource, CallStart, EngineObserver } from './core/observability/observer.interfaces';

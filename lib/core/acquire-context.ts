@@ -1,12 +1,19 @@
 import { inspect } from 'node:util';
 import type { ExplicitErrorReport } from './classify';
 import type { Outcome } from './health/health.interfaces';
-import type { Lease } from './store/store.interfaces';
+import type { LeasedAttempt } from './attempt/attempt.interfaces';
+import type { Call } from './attempt/call';
 import type { AttemptOutcome, ProviderName, Usage } from './types';
+
+/** A lent key as the engine tracks it: the acquire call and its open attempt. */
+export interface LentKey {
+  readonly call: Call;
+  readonly at: LeasedAttempt;
+}
 
 /** The engine's side of a lent key. */
 export interface LeaseOwner {
-  settle(ctx: AcquireContext, lease: Lease, outcome: Outcome | null, usage: Usage | undefined, error: unknown): Promise<void>;
+  settle(ctx: AcquireContext, lent: LentKey, outcome: Outcome | null, usage: Usage | undefined, error: unknown): Promise<void>;
   classify(error: unknown): Outcome;
 }
 
@@ -17,13 +24,13 @@ export interface LeaseOwner {
  */
 export class AcquireContext implements AsyncDisposable {
   readonly #secret: string;
-  readonly #lease: Lease;
+  readonly #lent: LentKey;
   readonly #owner: LeaseOwner;
   #settled = false;
 
   constructor(
     owner: LeaseOwner,
-    lease: Lease,
+    lent: LentKey,
     secret: string,
     readonly provider: ProviderName,
     readonly keyId: string,
@@ -32,7 +39,7 @@ export class AcquireContext implements AsyncDisposable {
     readonly baseUrl: string | undefined,
   ) {
     this.#owner = owner;
-    this.#lease = lease;
+    this.#lent = lent;
     this.#secret = secret;
   }
 
@@ -48,13 +55,13 @@ export class AcquireContext implements AsyncDisposable {
 
   /** When the lease ends on its own if nobody settles it (epoch ms). */
   get leaseExpiresAt(): number {
-    return this.#lease.expiresAt;
+    return this.#lent.at.lease.expiresAt;
   }
 
   async reportSuccess(usage?: Usage): Promise<void> {
     if (this.#settled) return;
     this.#settled = true;
-    await this.#owner.settle(this, this.#lease, { kind: 'success' }, usage, undefined);
+    await this.#owner.settle(this, this.#lent, { kind: 'success' }, usage, undefined);
   }
 
   /** Classifies the error (vendor SDK errors, Responses, network errors, or `{ kind }`) and feeds the health machine. */
@@ -62,7 +69,7 @@ export class AcquireContext implements AsyncDisposable {
     const outcome = this.#owner.classify(error);
     if (this.#settled) return outcome.kind;
     this.#settled = true;
-    await this.#owner.settle(this, this.#lease, outcome, undefined, error);
+    await this.#owner.settle(this, this.#lent, outcome, undefined, error);
     return outcome.kind;
   }
 
@@ -70,7 +77,7 @@ export class AcquireContext implements AsyncDisposable {
   async release(): Promise<void> {
     if (this.#settled) return;
     this.#settled = true;
-    await this.#owner.settle(this, this.#lease, null, undefined, undefined);
+    await this.#owner.settle(this, this.#lent, null, undefined, undefined);
   }
 
   [Symbol.asyncDispose](): Promise<void> {

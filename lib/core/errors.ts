@@ -10,8 +10,12 @@ export class LlmRotateError extends Error {
 
 /** Bad options: `problems` names every problem by path (`registry.keys[1].provider: ...`). */
 export class ConfigurationError extends LlmRotateError {
-  constructor(readonly problems: readonly string[]) {
-    super(`Invalid llm-rotate configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`);
+  /** `message`: a call-time configuration problem's own sentence (default: the list of problems). */
+  constructor(
+    readonly problems: readonly string[],
+    message?: string,
+  ) {
+    super(message ?? `Invalid llm-rotate configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`);
   }
 }
 
@@ -19,7 +23,8 @@ export class ConfigurationError extends LlmRotateError {
 export class SecretResolutionError extends LlmRotateError {
   constructor(
     readonly keyId: string,
-    reason: string,
+    /** Why, as given (it may name the ref, never a value). */
+    readonly reason: string,
   ) {
     super(`Cannot resolve the secret of key "${keyId}": ${reason}`);
   }
@@ -122,12 +127,17 @@ export class StreamInterruptedError extends LlmRotateError {
 }
 
 /**
- * A model no used key serves, whose provider cannot be inferred and that has no fallback chain: a configuration
- * problem (another try will not help), not an outage. Names the model.
+ * A model no used key serves (its provider cannot be inferred and it has no fallback chain, or no key of the
+ * inferred or named provider serves it): a configuration problem that another try will not fix, not an outage.
+ * Names the model (and the provider when the call named one).
  */
 export class UnknownModelError extends ConfigurationError {
-  constructor(readonly model: string, detail = 'no used key lists it in `models`, its provider cannot be inferred from its name, and it has no fallback chain') {
-    super([`model "${model}": ${detail}`]);
+  constructor(
+    readonly model: string,
+    detail: string,
+    readonly provider?: ProviderName,
+  ) {
+    super([`model "${model}"${provider ? ` (provider "${provider}")` : ''}: ${detail}`], `No configured key serves model "${model}"${provider ? ` on provider "${provider}"` : ''}: ${detail}`);
   }
 }
 

@@ -7,8 +7,10 @@ export interface KeySnapshot extends KeyStateSnapshot {
   models: string[];
   priority: number;
   weight: number;
-  /** Selectable right now (healthy, not at maxConcurrent, not at its rate limit). */
+  /** Selectable right now (healthy, not at maxConcurrent, not at its rate limit, not held back by this process). */
   available: boolean;
+  /** Why this process holds the key back although its health is fine (e.g. its secret cannot be resolved). */
+  reason?: string;
 }
 
 /** `snapshot()`: the pool's status. Key ids only, never a secret or secretRef. */

@@ -34,8 +34,12 @@ export interface Usage {
 /** Error classes of SPEC §4. */
 export type ErrorKind = 'rate_limit' | 'auth' | 'transient' | 'bad_request';
 
-/** What an attempt ended with, as recorded on results, errors and usage events. */
-export type AttemptOutcome = 'success' | ErrorKind | 'cancelled';
+/**
+ * What an attempt ended with, as recorded on results, errors and usage events. `local_error`: the key could not be
+ * used from this process (its secret cannot be resolved, the request cannot be built); it says nothing of the key's
+ * health, so the key is only held back locally for a while.
+ */
+export type AttemptOutcome = 'success' | ErrorKind | 'cancelled' | 'local_error';
 
 export interface Attempt {
   provider: ProviderName;
@@ -97,7 +101,7 @@ export interface AcquireOptions {
 export interface UsageEvent {
   timestamp: number;
   requestId: string;
-  source: 'chat' | 'stream' | 'acquire';
+  source: 'chat' | 'stream' | 'acquire' | 'fetch';
   provider: ProviderName;
   model: string;
   keyId: string;
@@ -107,4 +111,8 @@ export interface UsageEvent {
   latencyMs: number;
   inputTokens?: number;
   outputTokens?: number;
+  /** 1 for a call's first attempt; a higher number is a rotation to another key. */
+  attempt: number;
+  /** True when the attempt served a fallback (another model or provider than the one asked for). */
+  fallback: boolean;
 }

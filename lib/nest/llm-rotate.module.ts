@@ -1,4 +1,5 @@
 import { Module, type Provider } from '@nestjs/common';
+import type { LlmRotateOptions } from '../core/config/options.interfaces';
 import { LlmRotate } from '../core/llm-rotate';
 import { LLM_ROTATE_ENGINE } from './llm-rotate.constants';
 import { LlmRotateHealthIndicator } from './llm-rotate.health';
@@ -10,7 +11,7 @@ const engineProvider: Provider = {
   provide: LLM_ROTATE_ENGINE,
   inject: [LLM_ROTATE_OPTIONS],
   // Validation errors (ConfigurationError) stop the app here, at start-up, with every problem listed.
-  useFactory: (options: LlmRotateModuleOptions) => LlmRotate.create(options, { logger: nestLogger() }),
+  useFactory: (options: LlmRotateModuleOptions) => LlmRotate.create(options as LlmRotateOptions, { logger: nestLogger() }),
 };
 
 /**

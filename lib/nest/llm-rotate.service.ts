@@ -87,7 +87,7 @@ export class LlmRotateService implements OnModuleDestroy, OnApplicationShutdown 
   }
 
   reload(options: LlmRotateOptions | Record<string, unknown>): Promise<void> {
-    return this.engine.reload(options);
+    return this.engine.reload(options as LlmRotateOptions);
   }
 
   snapshot(): Promise<PoolSnapshot> {

@@ -13,7 +13,7 @@ function problemsOf(input: unknown): string[] {
   throw new Error('expected a ConfigurationError');
 }
 
-const key = (id: string, extra: Record<string, unknown> = {}) => ({ keyId: id, provider: 'openai', secretRef: `env://KEY_${id}`, ...extra });
+const key = (id: string, extra: Record<string, unknown> = {}) => ({ keyId: id, provider: 'openai' as const, secretRef: `env://KEY_${id}`, ...extra });
 
 describe('options validation (SPEC §2)', () => {
   it('accepts a minimal valid config', () => {
@@ -42,7 +42,7 @@ describe('options validation (SPEC §2)', () => {
         'registry.keys[0].priority: must be a number conforming to the specified constraints',
         expect.stringMatching(/^registry\.keys\[1\]\.provider: must be one of openai, anthropic/),
         'registry.keys[2].keyId: duplicate keyId "a" (also registry.keys[0])',
-        'registry.keys[3].secretRef: must be env://NAME, file:///path or literal://value',
+        'registry.keys[3].secretRef: unknown scheme "vault://" (use env://, file://, literal:// or add secretResolvers.vault)',
         expect.stringMatching(/^registry\.keys\[4\]\.maxConcurrent: must not be less than 1/),
         expect.stringMatching(/^registry\.keys\[4\]\.baseUrl: /),
         'registry.keys[4].extra: unknown option',
@@ -69,7 +69,7 @@ describe('options validation (SPEC §2)', () => {
   it('never echoes a secretRef value in a problem', () => {
     const problems = problemsOf({ registry: { keys: [key('a', { secretRef: 'sk-live-abcdefghijklmnopqrstuvwx', weight: 'x' })] }, useKeys: ['a'] });
     expect(problems.join('\n')).not.toContain('sk-live');
-    expect(problems).toContain('registry.keys[0].secretRef: must be env://NAME, file:///path or literal://value');
+    expect(problems).toContain('registry.keys[0].secretRef: must be env://NAME, file:///path, literal://value or <scheme>://… of a secretResolvers entry');
   });
 
   it('accepts the Python-style snake_case dict (and fallback_chains)', () => {

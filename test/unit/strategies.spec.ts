@@ -14,7 +14,7 @@ function cand(keyId: string, o: { priority?: number; weight?: number } & Partial
   const spec = { keyId, enabled: true, maxConcurrent: 0, rateLimitRpm: 0, rateLimitTpm: 0, health: { cooldownMs: 1, quarantineMs: 1, maxConsecutiveFailures: 3, maxBenchMs: 3_600_000 } };
   return {
     key: { keyId, priority, weight } as KeyRuntime,
-    entry: { keyId, spec, state: 'ACTIVE', until: 0, consecutiveFailures: 0, inFlight: 0, leaseMinExpiry: Infinity, windowStart: 0, windowRequests: 0, windowTokens: 0, ...entry },
+    entry: { keyId, spec, state: 'ACTIVE', until: 0, consecutiveFailures: 0, inFlight: 0, leaseMinExpiry: Infinity, windowStart: 0, windowRequests: 0, windowTokens: 0, blockedUntil: 0, ...entry },
   };
 }
 const ids = (list: CandidateList, n: number, pick: (l: CandidateList) => Candidate | undefined) => Array.from({ length: n }, () => pick(list)?.key.keyId);

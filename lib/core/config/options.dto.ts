@@ -27,8 +27,9 @@ const providerList = PROVIDERS.join(', ');
 export class KeyDto {
   @IsString() @IsNotEmpty() keyId!: string;
   @IsIn(PROVIDERS as unknown as string[], { message: `$property must be one of ${providerList}` }) provider!: ProviderName;
+  /** The scheme is checked in validateOptions (built-in, or one of `secretResolvers`). */
   @IsString()
-  @Matches(/^(env|file|literal):\/\/./, { message: 'secretRef must be env://NAME, file:///path or literal://value' })
+  @Matches(/^[a-z][a-z0-9+.-]*:\/\/./, { message: 'secretRef must be env://NAME, file:///path, literal://value or <scheme>://… of a secretResolvers entry' })
   secretRef!: string;
   @IsOptional() @IsArray() @IsString({ each: true }) models?: string[];
   @IsOptional() @IsNumber() priority?: number;
@@ -95,4 +96,6 @@ export class OptionsDto {
   @IsOptional() @IsIn([true, false, 'debug', 'verbose', 'log'], { message: '$property must be true, false, debug, verbose or log' })
   logUsage?: boolean | 'debug' | 'verbose' | 'log';
   @IsOptional() @IsInt() @Min(0) shutdownTimeoutMs?: number;
+  /** Functions: never copied by class-transformer; their shape is checked in validateOptions. */
+  @Exclude({ toClassOnly: true }) @IsOptional() secretResolvers?: unknown;
 }

@@ -1,3 +1,4 @@
+import type { SecretResolvers } from '../secrets';
 import type { ProviderName } from '../types';
 
 export type StrategyName = 'health_aware' | 'round_robin' | 'priority' | 'weighted';
@@ -6,7 +7,7 @@ export const STRATEGIES: readonly StrategyName[] = ['health_aware', 'round_robin
 export interface KeyOptions {
   keyId: string;
   provider: ProviderName;
-  /** `env://NAME`, `file:///path` or `literal://value` (SPEC §3). Never serialized. */
+  /** `env://NAME`, `file:///path`, `literal://value` (SPEC §3) or `<scheme>://…` of a `secretResolvers` entry. Never serialized. */
   secretRef: string;
   /** Models this key serves; empty or absent means any model of its provider. */
   models?: string[];
@@ -97,4 +98,9 @@ export interface LlmRotateOptions {
   logUsage?: boolean | 'debug' | 'verbose' | 'log';
   /** How long `close()` waits for calls in flight (and calls still arriving) before releasing everything. Default 10000. */
   shutdownTimeoutMs?: number;
+  /**
+   * Resolvers for custom `secretRef` schemes: `{ config: (name) => configService.get(name) }` makes `config://NAME`
+   * work; an async resolver (a vault) is cached (`{ resolve, cacheTtlMs }`, default 300000).
+   */
+  secretResolvers?: SecretResolvers;
 }

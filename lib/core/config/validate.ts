@@ -48,6 +48,7 @@ export function validateOptions(input: unknown): LlmRotateOptions {
     }
   }
   if (isRecord(registry?.fallbacks)) checkFallbacks(registry.fallbacks, problems);
+  checkSecretSchemes(normalized.secretResolvers, keys, problems);
   if (isRecord(normalized.priorities)) {
     for (const [id, v] of Object.entries(normalized.priorities)) {
       if (typeof v !== 'number' || !Number.isFinite(v)) problems.push(`priorities.${id}: must be a number`);
@@ -60,6 +61,34 @@ export function validateOptions(input: unknown): LlmRotateOptions {
     Object.defineProperty(k, 'secretRef', { value: k.secretRef, enumerable: false, writable: false, configurable: false });
   }
   return normalized as unknown as LlmRotateOptions;
+}
+
+const BUILT_IN_SCHEMES = ['env', 'file', 'literal'];
+
+/** `secretResolvers` maps scheme → function or `{ resolve, cacheTtlMs? }`; every secretRef's scheme must be known. */
+function checkSecretSchemes(resolvers: unknown, keys: unknown[], problems: string[]): void {
+  const schemes = new Set(BUILT_IN_SCHEMES);
+  if (resolvers !== undefined) {
+    if (!isRecord(resolvers)) problems.push('secretResolvers: must be an object of scheme → resolver');
+    else {
+      for (const [scheme, r] of Object.entries(resolvers)) {
+        const path = `secretResolvers.${scheme}`;
+        if (!/^[a-z][a-z0-9+.-]*$/.test(scheme)) problems.push(`${path}: a scheme is lowercase letters, digits, + . - (starting with a letter)`);
+        else if (BUILT_IN_SCHEMES.includes(scheme)) problems.push(`${path}: ${scheme}:// is built in and cannot be replaced`);
+        else if (typeof r !== 'function' && !(isRecord(r) && typeof r.resolve === 'function')) problems.push(`${path}: must be a function (name) => secret, or { resolve, cacheTtlMs? }`);
+        else if (isRecord(r) && r.cacheTtlMs !== undefined && !(typeof r.cacheTtlMs === 'number' && Number.isInteger(r.cacheTtlMs) && r.cacheTtlMs >= 0 && r.cacheTtlMs <= 2_147_483_647)) {
+          problems.push(`${path}.cacheTtlMs: must be an integer number of ms from 0 to 2147483647`);
+        } else schemes.add(scheme);
+      }
+    }
+  }
+  keys.forEach((k, i) => {
+    if (!isRecord(k) || typeof k.secretRef !== 'string') return;
+    const m = /^([a-z][a-z0-9+.-]*):\/\//.exec(k.secretRef);
+    if (m !== null && !schemes.has(m[1])) {
+      problems.push(`registry.keys[${i}].secretRef: unknown scheme "${m[1]}://" (use env://, file://, literal:// or add secretResolvers.${m[1]})`);
+    }
+  });
 }
 
 function checkFallbacks(fallbacks: Record<string, unknown>, problems: string[]): void {

@@ -4,7 +4,7 @@ import { candidateList } from '../selection/candidate-list';
 import type { Candidate, CandidateList } from '../selection/strategy.interfaces';
 import type { KeyEntry } from '../store/store.interfaces';
 import { PROVIDERS, type ProviderName } from '../types';
-import { familyServes } from './model-families';
+import { familyServes, inferProviders } from './model-families';
 
 /** One step of a call's plan: the keys to try for one model id. */
 export interface PlanStep {
@@ -52,9 +52,14 @@ export class Planner {
 
   /** The candidates of one provider that serve `model` (acquire()). */
   forProvider(provider: ProviderName, model: string | undefined): CandidateList {
-    return this.list(`p\u0000${provider}\u0000${model ?? ''}`, (k) => k.provider === provider && (model === undefined || serves(k, model)));
+    return this.list(`p\u0000${provider}\u0000${model ?? ''}`, (k) => k.provider === provider && (model === undefined || servesExplicitly(k, model)));
   }
 
+  /**
+   * The original's rules: a provider chain (`fallbacks` keyed by a provider) is walked only when the provider was
+   * inferred from the model; a call that names `provider` tries only that provider's keys (its model-keyed fallbacks
+   * included, on the same provider).
+   */
   private build(model: string, only: ProviderName | undefined, fallback: boolean): PlanStep[] {
     const steps: PlanStep[] = [];
     const seen = new Set<string>();
@@ -69,30 +74,44 @@ export class Planner {
       steps.push({ model: m, list });
       return [...new Set(list.items.map((c) => c.key.provider))];
     };
-    const addWithProviderFallbacks = (m: string, provider: ProviderName | undefined): void => {
-      const providers = add(m, provider, false);
+    const chain = this.config.fallbacks[model] ?? [];
+    if (only !== undefined) {
+      add(model, only, true);
+      if (!fallback) return steps;
+      for (const t of chain) {
+        if (typeof t === 'string' && !isProvider(t)) add(t, only, true);
+      }
+      return steps;
+    }
+    const withProviderChains = (m: string): void => {
+      const providers = add(m, undefined, false);
       if (!fallback) return;
       for (const p of providers) {
         for (const t of this.config.fallbacks[p] ?? []) {
           const target = asProviderTarget(t);
-          if (target === undefined) continue;
-          const upstreamModel = target.provider === 'openrouter' && target.upstream && !m.includes('/') ? `${target.upstream}/${m}` : m;
-          add(upstreamModel, target.provider, true);
+          if (target !== undefined) add(upstreamModel(m, target), target.provider, true);
         }
       }
     };
-    addWithProviderFallbacks(model, only);
+    withProviderChains(model);
     if (fallback) {
-      for (const t of this.config.fallbacks[model] ?? []) {
-        if (typeof t === 'string') {
-          if (!isProvider(t)) addWithProviderFallbacks(t, undefined);
-          else add(model, t, true);
-        } else {
-          add(t.provider === 'openrouter' && t.upstream && !model.includes('/') ? `${t.upstream}/${model}` : model, t.provider, true);
+      for (const t of chain) {
+        if (typeof t === 'string' && !isProvider(t)) withProviderChains(t);
+        else {
+          const target = asProviderTarget(t) as { provider: ProviderName; upstream?: string };
+          add(upstreamModel(model, target), target.provider, true);
         }
       }
     }
     return steps;
+  }
+
+  /** Why `plan()` found no key for `model` (for the error a call gets). */
+  whyUnserved(model: string, only: ProviderName | undefined): string {
+    if (only !== undefined) return `no used key of provider "${only}" serves it (list it in a key's \`models\`, or use a key without \`models\`)`;
+    const inferred = inferProviders(model);
+    if (inferred.length === 0) return 'no used key lists it in `models`, its provider cannot be inferred from its name, and it has no fallback chain';
+    return `no used key serves it (its name looks like a model of ${inferred.join(' or ')}; list it in a key's \`models\`)`;
   }
 
   private list(id: string, filter: (k: KeyRuntime) => boolean): CandidateList {
@@ -113,6 +132,11 @@ function serves(k: KeyRuntime, model: string): boolean {
 /** A provider fallback names the provider explicitly: any of its keys without a `models` list serves the id. */
 function servesExplicitly(k: KeyRuntime, model: string): boolean {
   return k.models === null || k.models.has(model);
+}
+
+/** OpenRouter names a model `upstream/model`: a chain entry with `upstream` rewrites the id for it, nothing else. */
+function upstreamModel(m: string, target: { provider: ProviderName; upstream?: string }): string {
+  return target.provider === 'openrouter' && target.upstream && !m.includes('/') ? `${target.upstream}/${m}` : m;
 }
 
 function isProvider(s: string): s is ProviderName {

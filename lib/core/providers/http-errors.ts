@@ -59,3 +59,11 @@ export function errorMessageOf(body: string): string {
   }
   return body.length > 500 ? `${body.slice(0, 500)}…` : body;
 }
+
+/**
+ * Bounds a message that leaves the library (an error's, an attempt's). Call it on text already scrubbed of secrets:
+ * scrubbing first means a secret cut by the bound can never leave a recognisable part of itself behind.
+ */
+export function boundMessage(scrubbedText: string, max = 500): string {
+  return scrubbedText.length > max ? `${scrubbedText.slice(0, max)}… (${scrubbedText.length - max} more characters)` : scrubbedText;
+}

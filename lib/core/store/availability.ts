@@ -12,6 +12,7 @@ export const BUSY_RETRY_MS = 50;
 export function availableAt(e: KeyEntry, now: number): number {
   const st = e.state;
   if (st === 'DISABLED') return Infinity;
+  if (e.blockedUntil > now) return e.blockedUntil;
   if ((st === 'COOLDOWN' || st === 'QUARANTINE') && e.until > now) return e.until;
   const spec = e.spec;
   if (spec.maxConcurrent > 0 && e.inFlight >= spec.maxConcurrent && e.leaseMinExpiry > now) {
@@ -40,6 +41,7 @@ export function newKeyEntry(spec: StoreKeySpec): KeyEntry {
     windowStart: 0,
     windowRequests: 0,
     windowTokens: 0,
+    blockedUntil: 0,
   };
 }
 

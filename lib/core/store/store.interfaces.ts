@@ -33,6 +33,11 @@ export interface KeyEntry {
   windowStart: number;
   windowRequests: number;
   windowTokens: number;
+  /**
+   * Until when (epoch ms, local clock) this process holds the key back because it cannot use it (its secret cannot
+   * be resolved, …). Process-local: never shared, never part of the key's health. 0 when not held back.
+   */
+  blockedUntil: number;
 }
 
 export interface Lease {

@@ -9,8 +9,7 @@ import {
   type ChatChunk,
   type ChatMessage,
   type LlmRotateOptions,
-  type UsageEvent,
-} from '../../../lib';
+  type UsageEvent, StreamInterruptedError } from '../../../lib';
 import { AnthropicFake, type AnthropicBehavior } from '../../fakes/anthropic-fake';
 import { OpenAiFake } from '../../fakes/openai-fake';
 import { FakeClock } from '../../support/fake-clock';
@@ -193,8 +192,10 @@ describe('anthropic provider (Messages API fake on 127.0.0.1)', () => {
         caught = e;
       }
       expect(got.join('')).toBe('Hello from ');
-      expect(caught).toBeInstanceOf(ProviderHttpError);
-      expect(caught).toMatchObject({ provider: 'anthropic', status: 529, kind: 'transient' });
+      expect(caught).toBeInstanceOf(StreamInterruptedError);
+      expect(caught).toMatchObject({ provider: 'anthropic', keyId: 'a', kind: 'transient' });
+      expect((caught as StreamInterruptedError).cause).toBeInstanceOf(ProviderHttpError);
+      expect((caught as StreamInterruptedError).cause).toMatchObject({ provider: 'anthropic', status: 529, kind: 'transient' });
       expect(fake.hits(SECRET_B)).toBe(0);
       expect(await keyRow(lr, 'a')).toMatchObject({ consecutiveFailures: 1, leasesInUse: 0 });
     });
@@ -203,11 +204,11 @@ describe('anthropic provider (Messages API fake on 127.0.0.1)', () => {
       fake.script(SECRET_A, 'stream_truncated');
       const lr = await engine(keys('a'));
       const got: string[] = [];
-      await expect(
-        (async () => {
-          for await (const c of lr.stream(MODEL, HI)) got.push(c.delta);
-        })(),
-      ).rejects.toBeInstanceOf(ProviderTransportError);
+      const err = await (async () => {
+        for await (const c of lr.stream(MODEL, HI)) got.push(c.delta);
+      })().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StreamInterruptedError);
+      expect((err as StreamInterruptedError).cause).toBeInstanceOf(ProviderTransportError);
       expect(got.join('')).toBe('Hello ');
       expect(await keyRow(lr, 'a')).toMatchObject({ consecutiveFailures: 1 });
     });

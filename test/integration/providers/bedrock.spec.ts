@@ -7,8 +7,7 @@ import {
   ProviderTransportError,
   UnsupportedFeatureError,
   type ChatMessage,
-  type UsageEvent,
-} from '../../../lib';
+  type UsageEvent, StreamInterruptedError } from '../../../lib';
 import { BedrockFake, type BedrockBehavior } from '../../fakes/bedrock-fake';
 import { FakeClock } from '../../support/fake-clock';
 import { makeOptions, recordingLogger, type TestKey } from '../../support/options';
@@ -273,8 +272,10 @@ describe('bedrock provider (Converse / ConverseStream fake on 127.0.0.1)', () =>
         for await (const c of lr.stream(MODEL, HI)) got.push(c.delta);
       })().catch((e: unknown) => e);
       expect(got).toEqual(['Hello ']);
-      expect(err).toBeInstanceOf(ProviderHttpError);
-      expect(err).toMatchObject({ kind: 'rate_limit', status: 429 });
+      expect(err).toBeInstanceOf(StreamInterruptedError);
+      expect(err).toMatchObject({ provider: 'bedrock', keyId: 'api-1', kind: 'rate_limit' });
+      expect((err as StreamInterruptedError).cause).toBeInstanceOf(ProviderHttpError);
+      expect((err as StreamInterruptedError).cause).toMatchObject({ kind: 'rate_limit', status: 429 });
       expect(fake.hits(API_2)).toBe(0);
       expect((await keyRow(lr, 'api-1')).state).toBe('COOLDOWN');
     });
@@ -295,8 +296,10 @@ describe('bedrock provider (Converse / ConverseStream fake on 127.0.0.1)', () =>
         for await (const c of lr.stream(MODEL, HI)) got.push(c.delta);
       })().catch((e: unknown) => e);
       expect(got).toEqual(['Hello ']);
-      expect(err).toBeInstanceOf(ProviderTransportError);
-      expect((err as ProviderTransportError).code).toBe('EMALFORMED');
+      expect(err).toBeInstanceOf(StreamInterruptedError);
+      const cause = (err as StreamInterruptedError).cause;
+      expect(cause).toBeInstanceOf(ProviderTransportError);
+      expect((cause as ProviderTransportError).code).toBe('EMALFORMED');
       expect((await keyRow(lr, 'api-1')).consecutiveFailures).toBe(1);
     });
 
