@@ -63,5 +63,8 @@ export {
   UnknownModelError,
   UnsupportedFeatureError,
 } from './core/errors';
+export type { EstimatedCost, ModelPrice, PriceTable } from './core/observability/pricing/price.interfaces';
+export { DEFAULT_PRICES, DEFAULT_PRICES_TAKEN } from './core/observability/pricing/default-prices';
+export type { KeyUsageTotals, UsageSummary, UsageTotals } from './core/observability/usage-summary';
 export type { SecretResolverDefinition, SecretResolverFn, SecretResolvers } from './core/secrets';
 export type { AttemptObserver, AttemptStart, CallEnd, CallObserver, CallSource, CallStart, EngineObserver } from './core/observability/observer.interfaces';

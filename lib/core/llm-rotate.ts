@@ -21,6 +21,8 @@ import { InFlight } from './lifecycle/in-flight';
 import { consoleLogger, type LlmRotateLogger } from './logger';
 import type { CallSource, EngineObserver } from './observability/observer.interfaces';
 import { Observers } from './observability/observers';
+import { PriceBook } from './observability/pricing/price-book';
+import { UsageRecorder, type UsageSummary } from './observability/usage-summary';
 import { Planner, type PlanStep } from './planning/planner';
 import { createAdapters } from './providers/registry';
 import { SecretResolver } from './secrets';
@@ -67,6 +69,8 @@ export class LlmRotate implements LeaseOwner {
   private readonly observers: Observers;
   private readonly runner: AttemptRunner;
   private readonly inFlight = new InFlight();
+  private readonly summary: UsageRecorder;
+  private prices = new PriceBook(undefined);
   /** Where usage events are logged (the `logUsage` option); undefined: not logged. */
   private usageLog: ((message: string) => void) | undefined;
   private reloading: Promise<void> = Promise.resolve();
@@ -85,6 +89,7 @@ export class LlmRotate implements LeaseOwner {
     this.secrets = new SecretResolver((m) => this.logger.warn(m), this.now);
     this.usage = new UsageEmitter((e) => this.logger.error(`A usage listener threw: ${this.describe(e)}`));
     this.observers = new Observers((e) => this.logger.error(`An observer threw: ${this.describe(e)}`));
+    this.summary = new UsageRecorder(this.now);
     this.storeOptions = valid.registry.stateStore ?? { backend: 'memory' };
     this.store = deps.store ?? createStateStore(this.storeOptions, this.clock, this.logger);
     this.runner = new AttemptRunner({
@@ -95,6 +100,8 @@ export class LlmRotate implements LeaseOwner {
       logger: this.logger,
       adapters,
       usage: this.usage,
+      summary: this.summary,
+      prices: () => this.prices,
       usageLog: () => this.usageLog,
     });
     this.ready = this.install(valid, config);
@@ -331,6 +338,18 @@ export class LlmRotate implements LeaseOwner {
     return { strategy: this.rt?.config.strategy, keys: this.rt?.config.keys.map((k) => k.keyId), store: this.store.backend, closed: this.closed };
   }
 
+  /**
+   * This process's counters since start (or the last `resetUsage()`): per key, provider and model, attempts,
+   * failures by kind, tokens and estimated cost (successes of unpriced models are counted apart, never as 0 USD).
+   */
+  usageSummary(): UsageSummary {
+    return this.summary.summary();
+  }
+
+  resetUsage(): void {
+    this.summary.reset();
+  }
+
   /** Subscribes to usage events (one per attempt); returns the unsubscribe function. */
   onUsage(listener: UsageListener): () => void {
     return this.usage.subscribe(listener);
@@ -381,6 +400,7 @@ export class LlmRotate implements LeaseOwner {
     const planner = new Planner(config, entries);
     await this.checkSecrets(config, planner);
     this.usageLog = usageLogger(this.logger, options.logUsage);
+    this.prices = new PriceBook(options.pricing);
     this.rt = { options, config, planner, strategy: STRATEGY_IMPLS[config.strategy] };
   }
 

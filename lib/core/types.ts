@@ -1,4 +1,5 @@
 /** Public data model shared by every provider: the unified request, result and stream chunk. */
+import type { EstimatedCost } from './observability/pricing/price.interfaces';
 
 export const PROVIDERS = [
   'openai',
@@ -27,8 +28,11 @@ export interface ChatMessage {
 export type FinishReason = 'stop' | 'length' | 'content_filter' | 'tool_calls' | 'error' | 'other';
 
 export interface Usage {
+  /** Every input token, cached ones included. */
   inputTokens: number;
   outputTokens: number;
+  /** Of `inputTokens`, those read from the provider's prompt cache (when it says), priced at the cached rate. */
+  cachedInputTokens?: number;
 }
 
 /** Error classes of SPEC §4. */
@@ -61,6 +65,8 @@ export interface ChatResult {
   keyId: string;
   finishReason: FinishReason;
   usage: Usage;
+  /** Estimated USD from the price table, or 'unknown' when the model has no price. */
+  costUsd: EstimatedCost;
   latencyMs: number;
   attempts: Attempt[];
 }
@@ -74,6 +80,8 @@ export interface ChatChunk {
   finishReason?: FinishReason;
   /** Present on the last chunk only. */
   usage?: Usage;
+  /** Present on the last chunk only: estimated USD, or 'unknown' when the model has no price. */
+  costUsd?: EstimatedCost;
 }
 
 export interface ChatOptions {
@@ -111,6 +119,10 @@ export interface UsageEvent {
   latencyMs: number;
   inputTokens?: number;
   outputTokens?: number;
+  /** Of the input tokens, those read from the provider's prompt cache (when it says). */
+  cachedInputTokens?: number;
+  /** On success: estimated USD from the price table, or 'unknown' when the model has no price (never a misleading 0). */
+  costUsd?: EstimatedCost;
   /** 1 for a call's first attempt; a higher number is a rotation to another key. */
   attempt: number;
   /** True when the attempt served a fallback (another model or provider than the one asked for). */

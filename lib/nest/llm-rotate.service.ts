@@ -5,6 +5,7 @@ import type { LlmRotateOptions } from '../core/config/options.interfaces';
 import type { LlmRotate } from '../core/llm-rotate';
 import type { PoolSnapshot } from '../core/snapshot.interfaces';
 import type { StoreHealth } from '../core/store/store.interfaces';
+import type { UsageSummary } from '../core/observability/usage-summary';
 import type { AcquireOptions, ChatChunk, ChatMessage, ChatOptions, ChatResult, ProviderName, UsageEvent } from '../core/types';
 import { LLM_ROTATE_ENGINE } from './llm-rotate.constants';
 
@@ -96,6 +97,11 @@ export class LlmRotateService implements OnModuleDestroy, OnApplicationShutdown 
 
   storeHealth(): StoreHealth {
     return this.engine.storeHealth();
+  }
+
+  /** Per key, provider and model since start: attempts, failures by kind, tokens, estimated cost. */
+  usageSummary(): UsageSummary {
+    return this.engine.usageSummary();
   }
 
   async close(): Promise<void> {

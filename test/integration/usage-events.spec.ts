@@ -93,3 +93,38 @@ describe('usage events (one structured record per attempt)', () => {
     await app.close();
   });
 });
+
+describe('estimated cost and usageSummary()', () => {
+  let fake: OpenAiFake;
+  beforeEach(async () => {
+    fake = await OpenAiFake.start();
+  });
+  afterEach(() => fake.close());
+
+  it('results, stream chunks and events carry the cost; the summary counts per key, provider and model (unknown prices apart)', async () => {
+    fake.script('sk-test-a', 'rate_limit');
+    const keys = [{ keyId: 'a', priority: 1, models: ['gpt-4o-mini', 'my-tune'] }, { keyId: 'b', models: ['gpt-4o-mini', 'my-tune'] }];
+    const lr = await LlmRotate.create(makeOptions(fake.baseUrl, keys, { pricing: { 'gpt-4o-mini': { inputPerMTok: 1000, outputPerMTok: 2000 } } }), { logger: recordingLogger().logger });
+    const events: UsageEvent[] = [];
+    lr.onUsage((e) => events.push(e));
+    // The fake bills 9 input and 3 output tokens: 9 × 1000 / 1e6 + 3 × 2000 / 1e6 = 0.015 USD.
+    const r = await lr.chat('gpt-4o-mini', MSG);
+    expect(r.costUsd).toBeCloseTo(0.015, 9);
+    expect(events.map((e) => e.costUsd)).toEqual([undefined, r.costUsd]);
+    const chunks: Array<{ costUsd?: unknown }> = [];
+    for await (const c of lr.stream('gpt-4o-mini', MSG)) chunks.push(c);
+    expect(chunks.at(-1)?.costUsd).toBeCloseTo(0.015, 9);
+    const unknown = await lr.chat('my-tune', MSG);
+    expect(unknown.costUsd).toBe('unknown');
+    const s = lr.usageSummary();
+    expect(s.total).toMatchObject({ attempts: 4, successes: 3, failures: { rate_limit: 1 }, inputTokens: 27, outputTokens: 9, unpricedSuccesses: 1 });
+    expect(s.total.costUsd).toBeCloseTo(0.03, 9);
+    expect(s.byKey.a).toMatchObject({ provider: 'openai', attempts: 1, successes: 0, failures: { rate_limit: 1 } });
+    expect(s.byKey.b).toMatchObject({ attempts: 3, successes: 3 });
+    expect(s.byProvider.openai?.attempts).toBe(4);
+    expect(s.byModel['my-tune']).toMatchObject({ successes: 1, costUsd: 0, unpricedSuccesses: 1 });
+    lr.resetUsage();
+    expect(lr.usageSummary().total.attempts).toBe(0);
+    await lr.close();
+  });
+});

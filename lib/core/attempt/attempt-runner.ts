@@ -26,6 +26,8 @@ import type { Lease, StateStore } from '../store/store.interfaces';
 import type { Attempt, ProviderName, Usage, UsageEvent } from '../types';
 import type { AttemptEnd, LeasedAttempt, LocalFailure, Runtime } from './attempt.interfaces';
 import type { Call } from './call';
+import type { PriceBook } from '../observability/pricing/price-book';
+import type { UsageRecorder } from '../observability/usage-summary';
 
 /** How long a key whose secret cannot be resolved (or whose request cannot be built) is held back locally. */
 export const LOCAL_BLOCK_MS = 30_000;
@@ -46,6 +48,9 @@ export interface AttemptRunnerDeps {
   readonly logger: LlmRotateLogger;
   readonly adapters: Partial<Record<ProviderName, ProviderAdapter>>;
   readonly usage: UsageEmitter;
+  readonly summary: UsageRecorder;
+  /** The price table in force (it changes with a reload). */
+  prices(): PriceBook;
   /** Where usage events are logged (the `logUsage` option); undefined: not logged. */
   usageLog(): ((message: string) => void) | undefined;
 }
@@ -238,24 +243,27 @@ export class AttemptRunner {
 
   private record(call: Call, at: LeasedAttempt, outcome: Outcome | LocalFailure, error: Error | undefined, usage: Usage): AttemptEnd {
     const key = at.key;
+    const model = at.step.model;
     const latencyMs = Math.round(performance.now() - at.t0);
     const status = statusOfError(error);
-    const attempt: Attempt = { provider: key.provider, model: at.step.model, keyId: key.keyId, outcome: outcome.kind, latencyMs };
+    const success = outcome.kind === 'success';
+    const cost = success ? this.d.prices().cost(key.provider, model, usage) : undefined;
+    const attempt: Attempt = { provider: key.provider, model, keyId: key.keyId, outcome: outcome.kind, latencyMs };
     if (error !== undefined) {
       attempt.errorClass = error.name;
       attempt.message = boundMessage(this.d.secrets.scrub(error.message));
     }
     if (status !== undefined) attempt.status = status;
     call.attempts.push(attempt);
+    this.d.summary.record(key.keyId, key.provider, model, outcome.kind, success ? usage : undefined, cost);
     const log = this.d.usageLog();
     if (this.d.usage.active || log !== undefined || at.obs !== undefined) {
-      const success = outcome.kind === 'success';
       const event: UsageEvent = {
         timestamp: this.d.clock.now(),
         requestId: call.requestId,
         source: call.source,
         provider: key.provider,
-        model: at.step.model,
+        model,
         keyId: key.keyId,
         outcome: outcome.kind,
         errorClass: attempt.errorClass,
@@ -263,6 +271,8 @@ export class AttemptRunner {
         latencyMs,
         inputTokens: success ? usage.inputTokens : undefined,
         outputTokens: success ? usage.outputTokens : undefined,
+        cachedInputTokens: success ? usage.cachedInputTokens : undefined,
+        costUsd: cost,
         attempt: at.number,
         fallback: at.stepIndex > 0,
       };
@@ -270,7 +280,7 @@ export class AttemptRunner {
       this.d.usage.emit(event);
       at.obs?.attemptEnded(event);
     }
-    return outcome.kind === 'success' ? { outcome, attempt, error, usage } : { outcome, attempt, error };
+    return success ? { outcome, attempt, error, usage, costUsd: cost } : { outcome, attempt, error };
   }
 
   // ─────────────────────────── helpers the middles share ───────────────────────────

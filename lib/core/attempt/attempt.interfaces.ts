@@ -6,6 +6,7 @@ import type { Planner, PlanStep } from '../planning/planner';
 import type { CallTarget, ProviderAdapter } from '../providers/provider.interfaces';
 import type { SelectionStrategy } from '../selection/strategy.interfaces';
 import type { KeyEntry, Lease } from '../store/store.interfaces';
+import type { EstimatedCost } from '../observability/pricing/price.interfaces';
 import type { Attempt, Usage } from '../types';
 
 /** One configuration in force (a reload swaps the whole object). */
@@ -42,8 +43,9 @@ export interface AttemptEnd {
   readonly outcome: Outcome | LocalFailure;
   readonly attempt: Attempt;
   readonly error?: Error;
-  /** Tokens the attempt used (success only). */
+  /** Tokens the attempt used and their estimated cost (success only). */
   readonly usage?: Usage;
+  readonly costUsd?: EstimatedCost;
 }
 
 /** The key could not be used from this process (its secret, a request that cannot be built): not its health. */

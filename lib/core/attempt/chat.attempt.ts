@@ -51,6 +51,7 @@ export async function chatAttempt(r: AttemptRunner, call: Call, at: LeasedAttemp
         keyId: key.keyId,
         finishReason: parsed.finishReason,
         usage: parsed.usage,
+        costUsd: end.costUsd ?? 'unknown',
       },
     };
   } finally {

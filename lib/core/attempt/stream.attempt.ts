@@ -71,7 +71,7 @@ export async function* streamAttempt(r: AttemptRunner, call: Call, at: LeasedAtt
     }
     const usage: Usage = { inputTokens, outputTokens };
     const end = await settle({ kind: 'success', cooldownUntil }, undefined, usage);
-    yield { delta: '', provider, model, keyId: key.keyId, finishReason: finishReason ?? 'stop', usage };
+    yield { delta: '', provider, model, keyId: key.keyId, finishReason: finishReason ?? 'stop', usage, costUsd: end.costUsd ?? 'unknown' };
     return end;
   } finally {
     // Reached with the attempt open only when the consumer stopped early (break / return / throw into us).

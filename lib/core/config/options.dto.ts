@@ -98,4 +98,6 @@ export class OptionsDto {
   @IsOptional() @IsInt() @Min(0) shutdownTimeoutMs?: number;
   /** Functions: never copied by class-transformer; their shape is checked in validateOptions. */
   @Exclude({ toClassOnly: true }) @IsOptional() secretResolvers?: unknown;
+  /** Checked entry by entry in validateOptions. */
+  @IsOptional() @IsObject() pricing?: Record<string, unknown>;
 }

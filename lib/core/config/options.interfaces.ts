@@ -1,3 +1,4 @@
+import type { PriceTable } from '../observability/pricing/price.interfaces';
 import type { SecretResolvers } from '../secrets';
 import type { ProviderName } from '../types';
 
@@ -103,4 +104,9 @@ export interface LlmRotateOptions {
    * work; an async resolver (a vault) is cached (`{ resolve, cacheTtlMs }`, default 300000).
    */
   secretResolvers?: SecretResolvers;
+  /**
+   * Prices (USD per million tokens) by model id (or `provider:model`), overriding and extending the defaults, for
+   * the estimated cost on results, usage events, `usageSummary()` and metrics.
+   */
+  pricing?: PriceTable;
 }

@@ -49,6 +49,7 @@ export function validateOptions(input: unknown): LlmRotateOptions {
   }
   if (isRecord(registry?.fallbacks)) checkFallbacks(registry.fallbacks, problems);
   checkSecretSchemes(normalized.secretResolvers, keys, problems);
+  if (isRecord(normalized.pricing)) checkPricing(normalized.pricing, problems);
   if (isRecord(normalized.priorities)) {
     for (const [id, v] of Object.entries(normalized.priorities)) {
       if (typeof v !== 'number' || !Number.isFinite(v)) problems.push(`priorities.${id}: must be a number`);
@@ -61,6 +62,25 @@ export function validateOptions(input: unknown): LlmRotateOptions {
     Object.defineProperty(k, 'secretRef', { value: k.secretRef, enumerable: false, writable: false, configurable: false });
   }
   return normalized as unknown as LlmRotateOptions;
+}
+
+const PRICE_FIELDS = ['inputPerMTok', 'outputPerMTok', 'cachedInputPerMTok'];
+
+/** `pricing`: model → { inputPerMTok, outputPerMTok, cachedInputPerMTok? }, finite USD ≥ 0. */
+function checkPricing(pricing: Record<string, unknown>, problems: string[]): void {
+  for (const [model, p] of Object.entries(pricing)) {
+    const path = `pricing.${model}`;
+    if (!isRecord(p)) {
+      problems.push(`${path}: must be { inputPerMTok, outputPerMTok, cachedInputPerMTok? }`);
+      continue;
+    }
+    for (const f of Object.keys(p)) if (!PRICE_FIELDS.includes(f)) problems.push(`${path}.${f}: unknown option`);
+    for (const f of PRICE_FIELDS) {
+      const v = p[f];
+      if (v === undefined && f === 'cachedInputPerMTok') continue;
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 1e6) problems.push(`${path}.${f}: must be a number of USD per million tokens from 0 to 1000000`);
+    }
+  }
 }
 
 const BUILT_IN_SCHEMES = ['env', 'file', 'literal'];
