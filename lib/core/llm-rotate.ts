@@ -49,7 +49,7 @@ import type {
 import type { PoolSnapshot } from './snapshot.interfaces';
 
 /** Options as accepted everywhere: camelCase, the Python snake_case dict, or a registry file path. */
-export type LlmRotateInput = LlmRotateOptions | Record<string, unknown> | string;
+export type LlmRotateInput = LlmRotateOptions | string;
 
 /** Seams for tests and advanced users. */
 export interface LlmRotateDeps {

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, Module, type ConfigurableModuleOptionsFactory, type INestApplication } from '@nestjs/common';
+import { Inject, Injectable, Logger, Module, type INestApplication } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import { Test, type TestingModule } from '@nestjs/testing';
@@ -10,8 +10,10 @@ import {
   LlmRotateHealthIndicator,
   LlmRotateModule,
   LlmRotateService,
+  validateOptions,
   type LlmRotateModuleOptions,
   type LlmRotateOptions,
+  type LlmRotateOptionsFactory,
 } from '../../lib';
 import { OpenAiFake } from '../fakes/openai-fake';
 import { makeOptions } from '../support/options';
@@ -53,12 +55,12 @@ async function expectServes(m: TestingModule, prefix: string): Promise<void> {
 
 /** A factory as `forRootAsync({ useClass })` / `useExisting` expect: the builder's factory method name. */
 @Injectable()
-class LlmOptionsFactory implements ConfigurableModuleOptionsFactory<LlmRotateModuleOptions, 'createLlmRotateOptions'> {
+class LlmOptionsFactory implements LlmRotateOptionsFactory {
   calls = 0;
 
   constructor(@Inject(ConfigService) private readonly config: ConfigService) {}
 
-  createLlmRotateOptions(): LlmRotateModuleOptions {
+  createLlmRotateOptions(): LlmRotateOptions {
     this.calls++;
     return twoKeys(this.config.getOrThrow<string>('llm.prefix'));
   }
@@ -103,21 +105,28 @@ describe('LlmRotateModule registration', () => {
     expect(m.select(OptionsModule).get(LlmOptionsFactory).calls).toBe(1);
   });
 
-  it('accepts the Python-style snake_case dict through forRoot', async () => {
-    const m = await compile([
-      LlmRotateModule.forRoot({
-        registry: {
-          keys: [
-            { key_id: 'a', provider: 'openai', secret_ref: 'literal://sk-snake-a', base_url: fake.baseUrl, rate_limit_rpm: 100, max_concurrent: 4, priority: 1 },
-            { key_id: 'b', provider: 'openai', secret_ref: 'literal://sk-snake-b', base_url: fake.baseUrl },
-          ],
-          state_store: { backend: 'memory' },
-          fallback_chains: {},
-        },
-        use_keys: ['a', 'b'],
-        strategy: 'priority',
-      }),
-    ]);
+  /** The Python library's snake_case registry: untyped input (a file, a dict shared with Python workers). */
+  const pythonDict = (): Record<string, unknown> => ({
+    registry: {
+      keys: [
+        { key_id: 'a', provider: 'openai', secret_ref: 'literal://sk-snake-a', base_url: fake.baseUrl, rate_limit_rpm: 100, max_concurrent: 4, priority: 1 },
+        { key_id: 'b', provider: 'openai', secret_ref: 'literal://sk-snake-b', base_url: fake.baseUrl },
+      ],
+      state_store: { backend: 'memory' },
+      fallback_chains: {},
+    },
+    use_keys: ['a', 'b'],
+    strategy: 'priority',
+  });
+
+  it.each([
+    // The typed path: validateOptions() turns the dict into checked camelCase options.
+    ['validateOptions(dict)', () => LlmRotateModule.forRoot(validateOptions(pythonDict()))],
+    ['forRootAsync({ useFactory: () => validateOptions(dict) })', () => LlmRotateModule.forRootAsync({ useFactory: () => validateOptions(pythonDict()) })],
+    // Plain JavaScript (no types) still hands the dict as it is: accepted at run time.
+    ['the dict as it is (untyped JavaScript)', () => LlmRotateModule.forRoot(pythonDict() as unknown as LlmRotateModuleOptions)],
+  ])('accepts the Python-style snake_case dict: %s', async (_, register) => {
+    const m = await compile([register()]);
     await expectServes(m, 'snake');
     const snap = await m.get(LlmRotateService).snapshot();
     expect(snap.strategy).toBe('priority');
@@ -184,7 +193,9 @@ describe('instances', () => {
 });
 
 describe('a bad configuration fails the start with every problem named by path', () => {
-  const bad = (): Record<string, unknown> => ({
+  // Wrong on purpose, so typed as what it is (untyped input, e.g. a file): the types would refuse it.
+  const bad = (): LlmRotateOptions => badInput() as unknown as LlmRotateOptions;
+  const badInput = (): Record<string, unknown> => ({
     registry: {
       keys: [
         { keyId: 'a', provider: 'openai', secretRef: 'env://OPENAI_API_KEY', priority: 'high' },
@@ -217,8 +228,8 @@ describe('a bad configuration fails the start with every problem named by path',
   it('forRootAsync with ConfigService: NestFactory.create() (what app start-up awaits) rejects the same way', async () => {
     @Module({
       imports: [
-        ConfigModule.forRoot({ ignoreEnvFile: true, load: [() => ({ llm: bad() })] }),
-        LlmRotateModule.forRootAsync({ imports: [ConfigModule], inject: [ConfigService], useFactory: (c: ConfigService) => c.getOrThrow<Record<string, unknown>>('llm') }),
+        ConfigModule.forRoot({ ignoreEnvFile: true, load: [() => ({ llm: badInput() })] }),
+        LlmRotateModule.forRootAsync({ imports: [ConfigModule], inject: [ConfigService], useFactory: (c: ConfigService) => c.getOrThrow<LlmRotateOptions>('llm') }),
       ],
     })
     class BadApp {}

@@ -13,7 +13,7 @@ function problemsOf(input: unknown): string[] {
   throw new Error('expected a ConfigurationError');
 }
 
-const key = (id: string, extra: Record<string, unknown> = {}) => ({ keyId: id, provider: 'openai', secretRef: `env://KEY_${id}`, ...extra });
+const key = (id: string, extra: Record<string, unknown> = {}) => ({ keyId: id, provider: 'openai' as const, secretRef: `env://KEY_${id}`, ...extra });
 
 describe('options validation (SPEC §2)', () => {
   it('accepts a minimal valid config', () => {

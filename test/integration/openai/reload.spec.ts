@@ -1,4 +1,4 @@
-import { ConfigurationError, LlmRotate } from '../../../lib';
+import { ConfigurationError, LlmRotate, type LlmRotateOptions } from '../../../lib';
 import { OpenAiFake } from '../../fakes/openai-fake';
 import { FakeClock } from '../../support/fake-clock';
 import { makeOptions, recordingLogger } from '../../support/options';
@@ -35,7 +35,8 @@ describe('reload()', () => {
 
   it('a bad new config is rejected with every problem and the old one keeps serving', async () => {
     lr = await LlmRotate.create(makeOptions(fake.baseUrl, [{ keyId: 'a' }]), { clock, logger: recordingLogger().logger });
-    const bad = { ...makeOptions(fake.baseUrl, [{ keyId: 'a' }]), strategy: 'fastest', useKeys: ['a', 'zzz'] };
+    // Wrong on purpose (the types refuse 'fastest'): what a hand-edited registry file would bring at run time.
+    const bad = { ...makeOptions(fake.baseUrl, [{ keyId: 'a' }]), strategy: 'fastest', useKeys: ['a', 'zzz'] } as unknown as LlmRotateOptions;
     const err = (await lr.reload(bad).catch((x: unknown) => x)) as ConfigurationError;
     expect(err).toBeInstanceOf(ConfigurationError);
     expect(err.problems).toEqual(expect.arrayContaining([expect.stringMatching(/^strategy: /), expect.stringMatching(/^useKeys\[1\]: "zzz"/)]));
