@@ -1,4 +1,6 @@
-import { Inject, Injectable, Logger, Module, type INestApplication } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Injectable, Logger, Module, Post, type INestApplication } from '@nestjs/common';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import { Test, type TestingModule } from '@nestjs/testing';
@@ -11,6 +13,7 @@ import {
   LlmRotateModule,
   LlmRotateService,
   validateOptions,
+  type ChatResult,
   type LlmRotateModuleOptions,
   type LlmRotateOptions,
   type LlmRotateOptionsFactory,
@@ -189,6 +192,51 @@ describe('instances', () => {
     await expect(llm.chat('gpt-4o-mini', HI)).rejects.toBeInstanceOf(ClosedError);
     await expect(llm.stream('gpt-4o-mini', HI)[Symbol.asyncIterator]().next()).rejects.toBeInstanceOf(ClosedError);
     await expect(llm.close()).resolves.toBeUndefined();
+  });
+});
+
+describe('graceful shutdown', () => {
+  @Controller('chat')
+  class ChatController {
+    constructor(private readonly llm: LlmRotateService) {}
+
+    @Post()
+    @HttpCode(200)
+    chat(@Body() body: { content: string }): Promise<ChatResult> {
+      return this.llm.chat('gpt-4o-mini', [{ role: 'user', content: body.content }]);
+    }
+  }
+
+  it('app.close() stops the HTTP server first: a request whose body arrives after close() began is still answered', async () => {
+    const m = await Test.createTestingModule({ imports: [LlmRotateModule.forRoot(twoKeys('drain'))], controllers: [ChatController] }).compile();
+    const app = m.createNestApplication({ logger: false });
+    await app.listen(0, '127.0.0.1');
+    const { port } = app.getHttpServer().address() as AddressInfo;
+    const llm = app.get(LlmRotateService);
+    const text = JSON.stringify({ content: 'late' });
+    let send: () => void = () => undefined;
+    const answer = new Promise<{ status: number; body: string }>((done, fail) => {
+      const req = httpRequest({ host: '127.0.0.1', port, path: '/chat', method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => done({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', fail);
+      req.flushHeaders(); // the headers are in; the body comes later (a slow client, a buffering proxy)
+      send = () => req.end(text);
+    });
+    // Wait until the server has the request (its connection is active), then shut down.
+    await new Promise((r) => setTimeout(r, 100));
+    const closing = app.close();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(llm.callsInFlight).toBe(0);
+    send();
+    const res = await answer;
+    expect(res.status).toBe(200);
+    expect((JSON.parse(res.body) as ChatResult).content).toBe('Hello from gpt-4o-mini');
+    await closing;
+    await expect(llm.chat('gpt-4o-mini', HI)).rejects.toBeInstanceOf(ClosedError);
   });
 });
 
