@@ -7,7 +7,8 @@ import type { PoolSnapshot } from '../core/snapshot.interfaces';
 import type { StoreHealth } from '../core/store/store.interfaces';
 import type { AcquireOptions, ChatChunk, ChatMessage, ChatOptions, ChatResult, ProviderName, UsageEvent } from '../core/types';
 import { LLM_ROTATE_ENGINE, LLM_ROTATE_LOGGER_CONTEXT } from './llm-rotate.constants';
-import { llmRotateErrorToSse, type LlmRotateSseErrorEvent } from './llm-rotate.http-errors';
+import { LlmRotateError } from '../core/errors';
+import { llmRotateErrorToHttp, llmRotateErrorToSse, type LlmRotateSseErrorEvent } from './llm-rotate.http-errors';
 
 /** An SSE message as Nest's `@Sse()` expects it: a chunk, or the `error` event that ends a failed stream. */
 export type ChatSseEvent = { data: ChatChunk } | LlmRotateSseErrorEvent;
@@ -80,7 +81,7 @@ export class LlmRotateService implements OnApplicationShutdown {
         error: (e: unknown) => {
           const event = llmRotateErrorToSse(e);
           if (event !== undefined) {
-            if (event.data.type === 'InternalError') sseLogger.error(`The stream failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+            logStreamError(e);
             subscriber.next(event);
           }
           subscriber.complete();
@@ -138,3 +139,14 @@ export class LlmRotateService implements OnApplicationShutdown {
 }
 
 const sseLogger = new Logger(LLM_ROTATE_LOGGER_CONTEXT);
+
+/** As the exception filter would: our own faults at error level, the upstream's at warn, the rest not at all. */
+function logStreamError(e: unknown): void {
+  if (!(e instanceof LlmRotateError)) {
+    sseLogger.error(`A stream failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    return;
+  }
+  const level = llmRotateErrorToHttp(e)?.logLevel;
+  if (level === 'error') sseLogger.error(`A stream failed: ${e.name}: ${e.message}`);
+  else if (level === 'warn') sseLogger.warn(`A stream failed: ${e.name}: ${e.message}`);
+}

@@ -291,6 +291,8 @@ describe.each<Registration>(['useGlobalFilters', 'APP_FILTER'])('LlmRotateExcept
       expect(error.message).toEqual(expect.any(String));
       expect(res.body).not.toMatch(/Internal server error/);
       expect(res.body).not.toMatch(/sk-filter/);
+      // Logged on the server as the filter would (an upstream failure: warn).
+      expect(lines.filter((l) => l.startsWith('warn LlmRotate: A stream failed: '))).toHaveLength(1);
     });
 
     it('no key available before the first chunk: 200, then one error event with type, message and retryAfterMs', async () => {
