@@ -1,9 +1,29 @@
 // Nest face
 export { LlmRotateModule } from './nest/llm-rotate.module';
 export { LlmRotateService, type ChatSseEvent } from './nest/llm-rotate.service';
-export { LlmRotateHealthIndicator, type LlmRotateHealthOptions } from './nest/llm-rotate.health';
-export { LLM_ROTATE_ENGINE } from './nest/llm-rotate.constants';
-export { LLM_ROTATE_OPTIONS, type LlmRotateModuleOptions, type LlmRotateOptionsFactory } from './nest/llm-rotate.module-definition';
+export { LlmRotateHealthIndicator, type LlmRotateHealthOptions, type LlmRotateHealthResult } from './nest/llm-rotate.health';
+export { LLM_ROTATE_ENGINE, LLM_ROTATE_FILTER_OPTIONS, LLM_ROTATE_OPTIONS } from './nest/llm-rotate.constants';
+export type {
+  ExactOptions,
+  LlmRotateModuleAsyncOptions,
+  LlmRotateModuleExtras,
+  LlmRotateModuleOptions,
+  LlmRotateOptionsFactory,
+  StrictFactory,
+} from './nest/llm-rotate.interfaces';
+export { getLlmRotateEngineToken, getLlmRotateHealthToken, getLlmRotateOptionsToken, getLlmRotateToken } from './nest/llm-rotate.tokens';
+export { InjectLlmRotate, InjectLlmRotateEngine, InjectLlmRotateHealth } from './nest/llm-rotate.decorators';
+export { LlmRotateExceptionFilter, type LlmRotateExceptionFilterOptions } from './nest/llm-rotate.filter';
+export {
+  llmRotateErrorToHttp,
+  llmRotateErrorToSse,
+  type LlmRotateErrorBody,
+  type LlmRotateHttpAttempt,
+  type LlmRotateHttpError,
+  type LlmRotateHttpErrorOptions,
+  type LlmRotateSseErrorData,
+  type LlmRotateSseErrorEvent,
+} from './nest/llm-rotate.http-errors';
 
 // Framework-free engine
 export { LlmRotate, type LlmRotateDeps, type LlmRotateInput } from './core/llm-rotate';

@@ -2,12 +2,11 @@ import { Module, ValidationPipe } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
-import { LlmRotateModule } from '../lib';
+import { LlmRotateExceptionFilter, LlmRotateModule } from '../lib';
 import { ChatController } from './chat/chat.controller';
 import { llmRotateOptions } from './config/llm.config';
 import { DemoModule } from './demo/demo.module';
 import { DemoUpstreamService } from './demo/demo-upstream.service';
-import { LlmExceptionFilter } from './errors/llm-exception.filter';
 import { HealthController } from './health/health.controller';
 import { UsageLogger } from './usage/usage-logger.service';
 
@@ -27,7 +26,9 @@ import { UsageLogger } from './usage/usage-logger.service';
   providers: [
     // Registered here rather than in main.ts so that tests building this module get them too.
     { provide: APP_PIPE, useValue: new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }) },
-    { provide: APP_FILTER, useClass: LlmExceptionFilter },
+    // The library's errors as HTTP answers (503 + Retry-After, the caller's 4xx, 502/504, ...); Nest's adapter
+    // (HttpAdapterHost) is injected, so the same filter serves Express and Fastify.
+    { provide: APP_FILTER, useClass: LlmRotateExceptionFilter },
     UsageLogger,
   ],
 })

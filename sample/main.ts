@@ -11,7 +11,8 @@ import { DemoUpstreamService } from './demo/demo-upstream.service';
 async function bootstrap(): Promise<void> {
   // abortOnError: false lets a bad configuration reach the catch below (a clean exit 1 with every problem listed).
   const app = await NestFactory.create(AppModule, { abortOnError: false });
-  // SIGINT/SIGTERM run the shutdown hooks (the engine closes its store, the demo upstream stops), then exit 0.
+  // SIGINT/SIGTERM: Nest stops the HTTP server (requests in flight finish), then runs onApplicationShutdown: the
+  // engine drains what is left (up to its shutdownTimeoutMs) and closes its store, the demo upstream stops; exit 0.
   app.enableShutdownHooks(['SIGINT', 'SIGTERM'], { useProcessExit: true });
   const config = app.get(ConfigService);
   const port = Number(config.get<string>('PORT') ?? 3000);
@@ -29,7 +30,7 @@ async function bootstrap(): Promise<void> {
     logger.log(`Keys from ${mode === 'file' ? `the registry file ${config.get<string>('LLM_ROTATE_CONFIG')}` : 'the environment'}: ${keys}`);
   }
   logger.log(`Default model ${defaultModel(config)}, strategy ${snapshot.strategy}, state store ${snapshot.store.backend}`);
-  logger.log(`Listening on http://localhost:${actual} (POST /chat, GET /health)`);
+  logger.log(`Listening on http://localhost:${actual} (POST /chat, GET /chat/stream?prompt=..., GET /health)`);
 }
 
 bootstrap().catch((e: unknown) => {

@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import type { ProviderName } from '../core/types';
 import { LlmRotateService } from './llm-rotate.service';
 
@@ -9,17 +8,32 @@ export interface LlmRotateHealthOptions {
 }
 
 /**
- * Terminus indicator of the key pool: `up` while every configured provider has `minAvailable` available keys,
+ * Terminus' `HealthIndicatorResult`, written out so that these typings need no `@nestjs/terminus` (an optional
+ * peer): `health.check([() => indicator.isHealthy('llm')])` accepts it as it is.
+ */
+export type LlmRotateHealthResult<Key extends string = string> = Record<Key, { status: 'up' | 'down'; [detail: string]: unknown }>;
+
+/** The part of Terminus' `HealthIndicatorService` used here. */
+interface IndicatorSessions {
+  check<Key extends string>(key: Key): {
+    up(details: Record<string, unknown>): LlmRotateHealthResult<Key>;
+    down(details: Record<string, unknown>): LlmRotateHealthResult<Key>;
+  };
+}
+
+/**
+ * Terminus indicator of one key pool: `up` while every configured provider has `minAvailable` available keys,
  * `down` otherwise; details list the providers, each key's state (key ids only) and the state store's health
- * (`memory`, or `redis` `up`/`degraded`). Terminus is loaded only when this indicator is used.
+ * (`memory`, or `redis` `up`/`degraded`). Terminus is loaded only when this indicator is used. A named pool has its
+ * own: `@InjectLlmRotateHealth('cheap')`.
  */
 @Injectable()
 export class LlmRotateHealthIndicator {
-  private indicators: HealthIndicatorService | undefined;
+  private indicators: IndicatorSessions | undefined;
 
   constructor(@Inject(LlmRotateService) private readonly llm: LlmRotateService) {}
 
-  async isHealthy(key = 'llm', options: LlmRotateHealthOptions = {}): Promise<HealthIndicatorResult> {
+  async isHealthy<Key extends string = 'llm'>(key: Key = 'llm' as Key, options: LlmRotateHealthOptions = {}): Promise<LlmRotateHealthResult<Key>> {
     const min = options.minAvailable ?? 1;
     const snap = await this.llm.snapshot();
     const short: ProviderName[] = [];
@@ -39,10 +53,10 @@ export class LlmRotateHealthIndicator {
     return session.up(details);
   }
 
-  private session(): HealthIndicatorService {
+  private session(): IndicatorSessions {
     if (this.indicators === undefined) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { HealthIndicatorService: Impl } = require('@nestjs/terminus') as typeof import('@nestjs/terminus');
+      const { HealthIndicatorService: Impl } = require('@nestjs/terminus') as { HealthIndicatorService: new () => IndicatorSessions };
       this.indicators = new Impl();
     }
     return this.indicators;

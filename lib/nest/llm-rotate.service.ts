@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Observable, Subject } from 'rxjs';
 import type { AcquireContext } from '../core/acquire-context';
 import type { LlmRotateOptions } from '../core/config/options.interfaces';
@@ -7,19 +7,21 @@ import type { PoolSnapshot } from '../core/snapshot.interfaces';
 import type { StoreHealth } from '../core/store/store.interfaces';
 import type { UsageSummary } from '../core/observability/usage-summary';
 import type { AcquireOptions, ChatChunk, ChatMessage, ChatOptions, ChatResult, ProviderName, UsageEvent } from '../core/types';
-import { LLM_ROTATE_ENGINE } from './llm-rotate.constants';
+import { LLM_ROTATE_ENGINE, LLM_ROTATE_LOGGER_CONTEXT } from './llm-rotate.constants';
+import { LlmRotateError } from '../core/errors';
+import { llmRotateErrorToHttp, llmRotateErrorToSse, type LlmRotateSseErrorEvent } from './llm-rotate.http-errors';
 
-/** An SSE message as Nest's `@Sse()` expects it. */
-export interface ChatSseEvent {
-  data: ChatChunk;
-}
+/** An SSE message as Nest's `@Sse()` expects it: a chunk, or the `error` event that ends a failed stream. */
+export type ChatSseEvent = { data: ChatChunk } | LlmRotateSseErrorEvent;
 
 /**
- * The Nest face of one {@link LlmRotate} engine. Each module instance (and each testing module) has its own;
- * the module closes it on shutdown.
+ * The Nest face of one {@link LlmRotate} engine. Each module instance (and each testing module) has its own.
+ * It is closed in `onApplicationShutdown`, which Nest runs after the HTTP server has stopped and its requests
+ * have ended: calls in flight, and calls still arriving, are served (up to the `shutdownTimeoutMs` option) before
+ * leases and connections are released.
  */
 @Injectable()
-export class LlmRotateService implements OnModuleDestroy, OnApplicationShutdown {
+export class LlmRotateService implements OnApplicationShutdown {
   private readonly usageSubject = new Subject<UsageEvent>();
   private readonly unsubscribe: () => void;
   /** Usage events, one per attempt (chat, stream and acquire reports). */
@@ -67,12 +69,24 @@ export class LlmRotateService implements OnModuleDestroy, OnApplicationShutdown 
     });
   }
 
-  /** The stream as `{ data: chunk }` messages, ready to return from an `@Sse()` handler. */
+  /**
+   * The stream as `{ data: chunk }` messages, ready to return from an `@Sse()` handler. It never errors: a failure
+   * (before or after the first chunk; Nest sends the `200` and the headers at once) becomes one
+   * `event: error` with `data: {"type","message","retryAfterMs"?}` (see `llmRotateErrorToSse`), then the stream
+   * completes. A caller that went away gets nothing.
+   */
   sse$(model: string, messages: readonly ChatMessage[], opts?: ChatOptions): Observable<ChatSseEvent> {
     return new Observable<ChatSseEvent>((subscriber) => {
       const sub = this.stream$(model, messages, opts).subscribe({
         next: (data) => subscriber.next({ data }),
-        error: (e) => subscriber.error(e),
+        error: (e: unknown) => {
+          const event = llmRotateErrorToSse(e);
+          if (event !== undefined) {
+            logStreamError(e);
+            subscriber.next(event);
+          }
+          subscriber.complete();
+        },
         complete: () => subscriber.complete(),
       });
       return () => sub.unsubscribe();
@@ -87,8 +101,9 @@ export class LlmRotateService implements OnModuleDestroy, OnApplicationShutdown 
     return this.engine.withKey(provider, opts, fn);
   }
 
-  reload(options: LlmRotateOptions | Record<string, unknown>): Promise<void> {
-    return this.engine.reload(options as LlmRotateOptions);
+  /** Swaps the pool's configuration (validated first; a bad one is refused and the old one keeps serving). */
+  reload(options: LlmRotateOptions | string): Promise<void> {
+    return this.engine.reload(options);
   }
 
   snapshot(): Promise<PoolSnapshot> {
@@ -104,17 +119,40 @@ export class LlmRotateService implements OnModuleDestroy, OnApplicationShutdown 
     return this.engine.usageSummary();
   }
 
-  async close(): Promise<void> {
+  /** Calls in flight now (chat, stream, lent keys not yet settled). */
+  get callsInFlight(): number {
+    return this.engine.callsInFlight;
+  }
+
+  /**
+   * Drains (calls in flight and calls still arriving are served, for up to `drainTimeoutMs`, default the
+   * `shutdownTimeoutMs` option), then releases leases and connections. Safe to call twice.
+   */
+  async close(opts: { drainTimeoutMs?: number } = {}): Promise<void> {
+    await this.engine.close(opts);
     this.unsubscribe();
-    await this.engine.close();
     this.usageSubject.complete();
   }
 
-  async onModuleDestroy(): Promise<void> {
-    await this.close();
-  }
-
+  /**
+   * Not `onModuleDestroy`: Nest runs that before it stops the HTTP server, so a request reaching `chat()` after
+   * SIGTERM would meet a closed engine. `onApplicationShutdown` runs once the server has stopped.
+   */
   async onApplicationShutdown(): Promise<void> {
+    // The drain is bounded by the pool's `shutdownTimeoutMs` option (default 10 s), the engine's own default.
     await this.close();
   }
+}
+
+const sseLogger = new Logger(LLM_ROTATE_LOGGER_CONTEXT);
+
+/** As the exception filter would: our own faults at error level, the upstream's at warn, the rest not at all. */
+function logStreamError(e: unknown): void {
+  if (!(e instanceof LlmRotateError)) {
+    sseLogger.error(`A stream failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    return;
+  }
+  const level = llmRotateErrorToHttp(e)?.logLevel;
+  if (level === 'error') sseLogger.error(`A stream failed: ${e.name}: ${e.message}`);
+  else if (level === 'warn') sseLogger.warn(`A stream failed: ${e.name}: ${e.message}`);
 }

@@ -3,8 +3,8 @@ import type { LlmRotateLogger } from '../core/logger';
 import { LLM_ROTATE_LOGGER_CONTEXT } from './llm-rotate.constants';
 
 /** The engine's logger on top of Nest's: honours the app's log levels, and skips debug work when debug is off. */
-export function nestLogger(): LlmRotateLogger {
-  const logger = new Logger(LLM_ROTATE_LOGGER_CONTEXT);
+export function nestLogger(context: string = LLM_ROTATE_LOGGER_CONTEXT): LlmRotateLogger {
+  const logger = new Logger(context);
   return {
     debug: (m) => logger.debug(m),
     verbose: (m) => logger.verbose(m),

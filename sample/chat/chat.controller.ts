@@ -1,16 +1,21 @@
-import { Body, Controller, Headers, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, Post, Query, Res, Sse } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { ServerResponse } from 'node:http';
-import { LlmRotateError, LlmRotateService, type ChatChunk, type ChatMessage, type ChatOptions } from '../../lib';
+import type { Observable } from 'rxjs';
+import { LlmRotateService, llmRotateErrorToSse, type ChatChunk, type ChatMessage, type ChatOptions, type ChatSseEvent } from '../../lib';
 import { defaultModel } from '../config/llm.config';
-import { httpErrorOf } from '../errors/llm-error.mapping';
 import { ChatRequestDto } from './chat-request.dto';
+import { ChatStreamQueryDto } from './chat-stream-query.dto';
 import { startSse, writeSse } from './sse';
 
 /**
- * `POST /chat`: JSON `ChatResult`, or Server-Sent Events (`data: <ChatChunk>` per chunk, the last with
- * `finishReason` and `usage`) when the body says `stream: true` or the request accepts `text/event-stream`.
- * Library errors become HTTP answers in `LlmExceptionFilter`.
+ * - `POST /chat` (for `fetch()` and servers): JSON `ChatResult`, or Server-Sent Events (`data: <ChatChunk>` per
+ *   chunk, the last with `finishReason` and `usage`) when the body says `stream: true` or the request accepts
+ *   `text/event-stream`. Answers 200.
+ * - `GET /chat/stream?prompt=...` (for a browser's `EventSource`, which can only GET): the same events.
+ *
+ * Library errors become HTTP answers in the library's `LlmRotateExceptionFilter` (registered in `AppModule`); once
+ * a stream has started, as an `event: error` with `data: {"type","message","retryAfterMs"?}`.
  */
 @Controller('chat')
 export class ChatController {
@@ -21,6 +26,20 @@ export class ChatController {
     config: ConfigService,
   ) {
     this.defaultModel = defaultModel(config);
+  }
+
+  /**
+   * For `EventSource`: `new EventSource('/chat/stream?prompt=Hello')`. `sse$()` never errors: a failure (even
+   * before the first chunk, since `@Sse()` sends the 200 at once) arrives as an `error` event, then the stream
+   * ends. Close the EventSource on the last chunk (`finishReason`) or on `error`, or it reconnects and asks again.
+   * A client that disconnects cancels the upstream call.
+   */
+  @Get('stream')
+  @Sse()
+  streamGet(@Query() query: ChatStreamQueryDto): Observable<ChatSseEvent> {
+    const messages: ChatMessage[] = query.system !== undefined ? [{ role: 'system', content: query.system }] : [];
+    messages.push({ role: 'user', content: query.prompt });
+    return this.llm.sse$(query.model ?? this.defaultModel, messages, { temperature: query.temperature, maxTokens: query.maxTokens });
   }
 
   @Post()
@@ -64,11 +83,11 @@ export class ChatController {
       res.end();
     } catch (e) {
       if (!res.headersSent) throw e;
-      // Failed after the stream started: say so in-band, then end. (A client that left gets nothing.)
-      if (!signal.aborted && !res.destroyed) {
-        const body = e instanceof LlmRotateError ? httpErrorOf(e).body : { statusCode: 500, error: 'Internal Server Error', message: 'The stream failed' };
-        res.end(`event: error\ndata: ${JSON.stringify(body)}\n\n`);
-      }
+      // Failed after the stream started: say so in-band (the library's error event), then end. A client that
+      // left gets nothing.
+      const event = llmRotateErrorToSse(e);
+      if (!signal.aborted && !res.destroyed && event !== undefined) res.end(`event: error\ndata: ${JSON.stringify(event.data)}\n\n`);
+      else res.end();
     } finally {
       // Stops the engine's generator if we left it mid-stream (e.g. while waiting for a slow client).
       await chunks.return?.(undefined);

@@ -1,6 +1,6 @@
 import type { ConfigService } from '@nestjs/config';
 import { pathToFileURL } from 'node:url';
-import { loadOptionsFile, type FallbackTarget, type KeyOptions, type LlmRotateModuleOptions, type LlmRotateOptions, type ProviderName } from '../../lib';
+import { loadOptionsFile, validateOptions, type FallbackTarget, type KeyOptions, type LlmRotateOptions, type ProviderName } from '../../lib';
 import { DEMO_KEYS } from '../demo/demo-upstream';
 import type { DemoUpstreamService } from '../demo/demo-upstream.service';
 
@@ -67,12 +67,13 @@ export function defaultModel(config: ConfigService): string {
 }
 
 /**
- * The `useFactory` of `LlmRotateModule.forRootAsync`: builds the options from the environment. `LLM_STRATEGY`
- * and `REDIS_URL` apply in every mode. The returned options are validated by the module at start-up.
+ * The `useFactory` of `LlmRotateModule.forRootAsync`: builds the options from the environment. `LLM_STRATEGY`,
+ * `REDIS_URL` and `LLM_LOG_USAGE` apply in every mode. The environment and a registry file are untyped input, so
+ * they go through `validateOptions()`: a typo (`LLM_STRATEGY=fastest`) stops the start with the problem named by
+ * path, and what the module gets is typed `LlmRotateOptions` (camelCase, also from the Python snake_case form).
  */
-export async function llmRotateOptions(config: ConfigService, demo: DemoUpstreamService): Promise<LlmRotateModuleOptions> {
+export async function llmRotateOptions(config: ConfigService, demo: DemoUpstreamService): Promise<LlmRotateOptions> {
   const options = await baseOptions(config, demo);
-  // A typo (LLM_STRATEGY=fastest) is reported by the module's validation, by path, and stops the start.
   const strategy = nonEmpty(config, 'LLM_STRATEGY');
   if (strategy !== undefined) options.strategy = strategy;
   const redisUrl = nonEmpty(config, 'REDIS_URL');
@@ -81,13 +82,16 @@ export async function llmRotateOptions(config: ConfigService, demo: DemoUpstream
     const { state_store: _snake, stateStore: _camel, ...registry } = isRecord(options.registry) ? options.registry : {};
     options.registry = { ...registry, stateStore: { backend: 'redis', redisUrl } };
   }
-  return options;
+  // The engine's own usage log line (off by default); when on, the sample's UsageLogger stays quiet.
+  const logUsage = nonEmpty(config, 'LLM_LOG_USAGE');
+  if (logUsage !== undefined) options.logUsage = logUsage === 'true' ? true : logUsage === 'false' ? false : logUsage;
+  return validateOptions(options);
 }
 
 async function baseOptions(config: ConfigService, demo: DemoUpstreamService): Promise<Record<string, unknown>> {
   switch (sampleMode(config)) {
     case 'file':
-      // Read as is (camelCase or the Python library's snake_case form); the module validates it.
+      // Read as is (camelCase or the Python library's snake_case form); validated with the rest, above.
       return loadOptionsFile(nonEmpty(config, 'LLM_ROTATE_CONFIG') as string);
     case 'env':
       return { ...fromEnvironment(config) };

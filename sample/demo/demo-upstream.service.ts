@@ -23,14 +23,20 @@ export class DemoUpstreamService implements OnApplicationShutdown {
   start(): Promise<DemoUpstream> {
     this.starting ??= (async () => {
       exportDemoKeys();
-      const delay = Number(this.config.get<string>('DEMO_STREAM_DELAY_MS'));
-      const upstream = await DemoUpstream.start({ streamDelayMs: Number.isFinite(delay) && delay >= 0 ? delay : undefined });
+      const upstream = await DemoUpstream.start({ streamDelayMs: this.ms('DEMO_STREAM_DELAY_MS'), responseDelayMs: this.ms('DEMO_RESPONSE_DELAY_MS') });
       upstream.onEvent((e) => this.logger.log(describe(e)));
       this.upstream = upstream;
       this.logger.log(`Demo upstream (OpenAI format) on ${upstream.baseUrl}: ${DEMO_KEYS.limited.keyId} always answers 429, ${DEMO_KEYS.ok.keyId} answers`);
       return upstream;
     })();
     return this.starting;
+  }
+
+  /** A delay in ms from the environment, or undefined (the default) when unset or not a number >= 0. */
+  private ms(name: string): number | undefined {
+    const raw = this.config.get<string>(name);
+    const v = raw === undefined || raw.trim() === '' ? NaN : Number(raw);
+    return Number.isFinite(v) && v >= 0 ? v : undefined;
   }
 
   async onApplicationShutdown(): Promise<void> {

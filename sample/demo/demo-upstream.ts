@@ -27,6 +27,8 @@ export interface DemoUpstreamOptions {
   streamDelayMs?: number;
   /** Seconds a 429 asks the client to wait (`retry-after`). Default 30. */
   retryAfterSeconds?: number;
+  /** Pause before a successful answer (JSON, or the first streamed event), like a model thinking. Default 0. */
+  responseDelayMs?: number;
 }
 
 interface ChatBody {
@@ -50,6 +52,7 @@ export class DemoUpstream {
   private readonly listeners = new Set<(e: DemoUpstreamEvent) => void>();
   private readonly streamDelayMs: number;
   private readonly retryAfterSeconds: number;
+  private readonly responseDelayMs: number;
   private seq = 0;
   private closing: Promise<void> | undefined;
 
@@ -59,6 +62,7 @@ export class DemoUpstream {
   ) {
     this.streamDelayMs = options.streamDelayMs ?? 30;
     this.retryAfterSeconds = options.retryAfterSeconds ?? 30;
+    this.responseDelayMs = options.responseDelayMs ?? 0;
     server.on('connection', (s) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
@@ -175,6 +179,8 @@ export class DemoUpstream {
       'x-ratelimit-remaining-requests': '9999',
       'x-ratelimit-reset-requests': '6ms',
     };
+    if (this.responseDelayMs > 0) await delay(this.responseDelayMs);
+    if (res.destroyed) return;
     this.emit({ type: 'answered', key, status: 200, stream, model });
     if (!stream) {
       sendJson(

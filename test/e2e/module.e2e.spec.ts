@@ -1,4 +1,6 @@
-import { Inject, Injectable, Logger, Module, type ConfigurableModuleOptionsFactory, type INestApplication } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Injectable, Logger, Module, Post, type INestApplication } from '@nestjs/common';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import { Test, type TestingModule } from '@nestjs/testing';
@@ -10,8 +12,11 @@ import {
   LlmRotateHealthIndicator,
   LlmRotateModule,
   LlmRotateService,
+  validateOptions,
+  type ChatResult,
   type LlmRotateModuleOptions,
   type LlmRotateOptions,
+  type LlmRotateOptionsFactory,
 } from '../../lib';
 import { OpenAiFake } from '../fakes/openai-fake';
 import { makeOptions } from '../support/options';
@@ -53,12 +58,12 @@ async function expectServes(m: TestingModule, prefix: string): Promise<void> {
 
 /** A factory as `forRootAsync({ useClass })` / `useExisting` expect: the builder's factory method name. */
 @Injectable()
-class LlmOptionsFactory implements ConfigurableModuleOptionsFactory<LlmRotateModuleOptions, 'createLlmRotateOptions'> {
+class LlmOptionsFactory implements LlmRotateOptionsFactory {
   calls = 0;
 
   constructor(@Inject(ConfigService) private readonly config: ConfigService) {}
 
-  createLlmRotateOptions(): LlmRotateModuleOptions {
+  createLlmRotateOptions(): LlmRotateOptions {
     this.calls++;
     return twoKeys(this.config.getOrThrow<string>('llm.prefix'));
   }
@@ -103,21 +108,28 @@ describe('LlmRotateModule registration', () => {
     expect(m.select(OptionsModule).get(LlmOptionsFactory).calls).toBe(1);
   });
 
-  it('accepts the Python-style snake_case dict through forRoot', async () => {
-    const m = await compile([
-      LlmRotateModule.forRoot({
-        registry: {
-          keys: [
-            { key_id: 'a', provider: 'openai', secret_ref: 'literal://sk-snake-a', base_url: fake.baseUrl, rate_limit_rpm: 100, max_concurrent: 4, priority: 1 },
-            { key_id: 'b', provider: 'openai', secret_ref: 'literal://sk-snake-b', base_url: fake.baseUrl },
-          ],
-          state_store: { backend: 'memory' },
-          fallback_chains: {},
-        },
-        use_keys: ['a', 'b'],
-        strategy: 'priority',
-      }),
-    ]);
+  /** The Python library's snake_case registry: untyped input (a file, a dict shared with Python workers). */
+  const pythonDict = (): Record<string, unknown> => ({
+    registry: {
+      keys: [
+        { key_id: 'a', provider: 'openai', secret_ref: 'literal://sk-snake-a', base_url: fake.baseUrl, rate_limit_rpm: 100, max_concurrent: 4, priority: 1 },
+        { key_id: 'b', provider: 'openai', secret_ref: 'literal://sk-snake-b', base_url: fake.baseUrl },
+      ],
+      state_store: { backend: 'memory' },
+      fallback_chains: {},
+    },
+    use_keys: ['a', 'b'],
+    strategy: 'priority',
+  });
+
+  it.each([
+    // The typed path: validateOptions() turns the dict into checked camelCase options.
+    ['validateOptions(dict)', () => LlmRotateModule.forRoot(validateOptions(pythonDict()))],
+    ['forRootAsync({ useFactory: () => validateOptions(dict) })', () => LlmRotateModule.forRootAsync({ useFactory: () => validateOptions(pythonDict()) })],
+    // Plain JavaScript (no types) still hands the dict as it is: accepted at run time.
+    ['the dict as it is (untyped JavaScript)', () => LlmRotateModule.forRoot(pythonDict() as unknown as LlmRotateModuleOptions)],
+  ])('accepts the Python-style snake_case dict: %s', async (_, register) => {
+    const m = await compile([register()]);
     await expectServes(m, 'snake');
     const snap = await m.get(LlmRotateService).snapshot();
     expect(snap.strategy).toBe('priority');
@@ -183,8 +195,55 @@ describe('instances', () => {
   });
 });
 
+describe('graceful shutdown', () => {
+  @Controller('chat')
+  class ChatController {
+    constructor(private readonly llm: LlmRotateService) {}
+
+    @Post()
+    @HttpCode(200)
+    chat(@Body() body: { content: string }): Promise<ChatResult> {
+      return this.llm.chat('gpt-4o-mini', [{ role: 'user', content: body.content }]);
+    }
+  }
+
+  it('app.close() stops the HTTP server first: a request whose body arrives after close() began is still answered', async () => {
+    const m = await Test.createTestingModule({ imports: [LlmRotateModule.forRoot(twoKeys('drain'))], controllers: [ChatController] }).compile();
+    const app = m.createNestApplication({ logger: false });
+    await app.listen(0, '127.0.0.1');
+    const { port } = app.getHttpServer().address() as AddressInfo;
+    const llm = app.get(LlmRotateService);
+    const text = JSON.stringify({ content: 'late' });
+    let send: () => void = () => undefined;
+    const answer = new Promise<{ status: number; body: string }>((done, fail) => {
+      const req = httpRequest({ host: '127.0.0.1', port, path: '/chat', method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => done({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', fail);
+      req.flushHeaders(); // the headers are in; the body comes later (a slow client, a buffering proxy)
+      send = () => req.end(text);
+    });
+    // Wait until the server has the request (its connection is active), then shut down.
+    await new Promise((r) => setTimeout(r, 100));
+    const closing = app.close();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(llm.callsInFlight).toBe(0);
+    send();
+    const res = await answer;
+    expect(res.status).toBe(200);
+    expect((JSON.parse(res.body) as ChatResult).content).toBe('Hello from gpt-4o-mini');
+    await closing;
+    await expect(llm.chat('gpt-4o-mini', HI)).rejects.toBeInstanceOf(ClosedError);
+  });
+});
+
 describe('a bad configuration fails the start with every problem named by path', () => {
-  const bad = (): Record<string, unknown> => ({
+  // Wrong on purpose, so typed as what it is (untyped input, e.g. a file): the types would refuse it.
+  const bad = (): LlmRotateOptions => badInput() as unknown as LlmRotateOptions;
+  const badInput = (): Record<string, unknown> => ({
     registry: {
       keys: [
         { keyId: 'a', provider: 'openai', secretRef: 'env://OPENAI_API_KEY', priority: 'high' },
@@ -217,8 +276,8 @@ describe('a bad configuration fails the start with every problem named by path',
   it('forRootAsync with ConfigService: NestFactory.create() (what app start-up awaits) rejects the same way', async () => {
     @Module({
       imports: [
-        ConfigModule.forRoot({ ignoreEnvFile: true, load: [() => ({ llm: bad() })] }),
-        LlmRotateModule.forRootAsync({ imports: [ConfigModule], inject: [ConfigService], useFactory: (c: ConfigService) => c.getOrThrow<Record<string, unknown>>('llm') }),
+        ConfigModule.forRoot({ ignoreEnvFile: true, load: [() => ({ llm: badInput() })] }),
+        LlmRotateModule.forRootAsync({ imports: [ConfigModule], inject: [ConfigService], useFactory: (c: ConfigService) => c.getOrThrow<LlmRotateOptions>('llm') }),
       ],
     })
     class BadApp {}

@@ -15,6 +15,7 @@ import { DemoUpstreamService } from '../../sample/demo/demo-upstream.service';
 import { OpenAiFake } from '../fakes/openai-fake';
 import { sampleChildEnv, setSampleEnv } from '../support/env';
 import { parseSse } from '../support/sse-events';
+import { eventSourceGet } from './event-stream-client';
 
 const ROOT = resolve(__dirname, '../..');
 const HI = { messages: [{ role: 'user', content: 'hi there' }] };
@@ -38,6 +39,17 @@ async function startSampleApp(): Promise<INestApplication> {
   const app = moduleRef.createNestApplication();
   await app.init();
   return app;
+}
+
+/** Listens on a free port of 127.0.0.1 (once; later calls reuse it) and returns the base URL. */
+async function listening(app: INestApplication): Promise<string> {
+  if (!app.getHttpServer().listening) await app.listen(0, '127.0.0.1');
+  return urlOf(app);
+}
+
+function urlOf(app: INestApplication): string {
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  return `http://127.0.0.1:${port}`;
 }
 
 function chunksOf(body: string): ChatChunk[] {
@@ -142,6 +154,30 @@ describe('sample app in demo mode (no provider key in the environment)', () => {
     expectNoSecret(raw);
   });
 
+  it('GET /chat/stream?prompt= serves an EventSource: 200, text/event-stream, one event per chunk, the last with finishReason', async () => {
+    const res = await eventSourceGet(`${await listening(app)}/chat/stream?prompt=${encodeURIComponent('hi there')}&system=be+brief&model=gpt-4.1-nano&maxTokens=200&temperature=0.5`);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
+    expect(res.events.length).toBeGreaterThan(3);
+    for (const e of res.events) expect(e.type).toBe('message');
+    const chunks = res.events.map((e) => JSON.parse(e.data) as ChatChunk);
+    for (const c of chunks) expect(c).toMatchObject({ provider: 'openai', model: 'gpt-4.1-nano', keyId: DEMO_KEYS.ok.keyId });
+    expect(chunks.at(-1)?.finishReason).toBe('stop');
+    expect(chunks.map((c) => c.delta).join('')).toContain('You said: "hi there"');
+    expect(upstreamEvents.at(-1)).toMatchObject({ type: 'answered', key: 'ok', stream: true, model: 'gpt-4.1-nano' });
+    expectNoSecret(res.body);
+  });
+
+  it.each([
+    ['no prompt', '', /^prompt /],
+    ['a temperature that is not a number', '?prompt=hi&temperature=hot', /^temperature must not be greater than 2|^temperature must be a number/],
+    ['a parameter it does not know', '?prompt=hi&stream=1', /^property stream should not exist/],
+  ])('GET /chat/stream with %s answers 400 JSON naming the parameter (EventSource sees an error)', async (_, query, message) => {
+    const res = await request(app.getHttpServer()).get(`/chat/stream${query}`).set('Accept', 'text/event-stream').expect(400);
+    expect(res.headers['content-type']).toMatch(/application\/json/);
+    expect((res.body.message as string[]).some((m) => message.test(m))).toBe(true);
+  });
+
   it('uses the model the body names', async () => {
     const res = await request(app.getHttpServer()).post('/chat').send({ ...HI, model: 'gpt-4.1-nano' }).expect(200);
     expect((res.body as ChatResult).model).toBe('gpt-4.1-nano');
@@ -163,7 +199,7 @@ describe('sample app in demo mode (no provider key in the environment)', () => {
 
   it("answers the provider's 400 (the caller's fault) as 400 with its message, also when asked to stream", async () => {
     const res = await request(app.getHttpServer()).post('/chat').send({ ...HI, maxTokens: 100_000 }).expect(400);
-    expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request', provider: 'openai', upstreamStatus: 400 });
+    expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request', type: 'ProviderBadRequestError' });
     expect(res.body.message).toMatch(/max_tokens is too large: 100000/);
     expectNoSecret(res.text);
     const sse = await request(app.getHttpServer()).post('/chat').set('Accept', 'text/event-stream').send({ ...HI, maxTokens: 100_000 }).expect(400);
@@ -211,19 +247,16 @@ describe('sample app when every key is unavailable (registry file from LLM_ROTAT
     expect(app.get(DemoUpstreamService).running).toBeUndefined();
   });
 
-  it('POST /chat answers 503 with Retry-After and the attempts by key id, then GET /health is down (503)', async () => {
+  it('POST /chat answers 503 with Retry-After and no key id (the library filter), then GET /health is down (503)', async () => {
     const res = await request(app.getHttpServer()).post('/chat').send(HI).expect(503);
     expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(29);
     expect(Number(res.headers['retry-after'])).toBeLessThanOrEqual(30);
-    expect(res.body).toMatchObject({ statusCode: 503, error: 'Service Unavailable' });
+    expect(res.body).toMatchObject({ statusCode: 503, error: 'Service Unavailable', type: 'AllKeysExhaustedError' });
+    expect(Object.keys(res.body).sort()).toEqual(['error', 'message', 'retryAfterMs', 'statusCode', 'type']);
     expect(res.body.retryAfterMs).toBeGreaterThan(28_000);
     expect(res.body.retryAfterMs).toBeLessThanOrEqual(30_000);
-    const attempts = res.body.attempts as Array<Record<string, unknown>>;
-    expect(attempts.map((a) => a.keyId).sort()).toEqual(['limited-a', 'limited-b']);
-    for (const a of attempts) {
-      expect(a).toMatchObject({ provider: 'openai', model: 'gpt-4.1-mini', outcome: 'rate_limit', status: 429 });
-      expect(Object.keys(a).sort()).toEqual(['errorClass', 'keyId', 'model', 'outcome', 'provider', 'status']);
-    }
+    expect(res.body.message).toMatch(/^Every key tried for openai\/gpt-4\.1-mini failed \(rate_limit 429 ×2\); retry in (29|30) s$/);
+    expect(res.text).not.toMatch(/limited-a|limited-b/);
     expectNoSecret(res.text);
 
     const health = await request(app.getHttpServer()).get('/health').expect(503);
@@ -244,9 +277,23 @@ describe('sample app when every key is unavailable (registry file from LLM_ROTAT
     expect(res.headers['content-type']).toMatch(/application\/json/);
     expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(Number(res.headers['retry-after'])).toBeLessThanOrEqual(30);
-    expect(res.body.attempts).toEqual([]);
-    expect(res.body.message).toMatch(/No key for "gpt-4.1-mini" is available/);
+    expect(res.body).toMatchObject({ statusCode: 503, type: 'NoAvailableKeyError' });
+    expect(res.body.message).toMatch(/^No API key is available for this request now; retry in \d+ s$/);
     expect(answered.length).toBe(before);
+  });
+
+  it('GET /chat/stream (EventSource) answers 200 and one error event with type, message and retryAfterMs, then ends', async () => {
+    await request(app.getHttpServer()).post('/chat').send(HI); // cools both keys, if the tests above did not run
+    const res = await eventSourceGet(`${await listening(app)}/chat/stream?prompt=hi`);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
+    expect(res.events.map((e) => e.type)).toEqual(['error']);
+    const data = JSON.parse(res.events[0].data) as Record<string, unknown>;
+    expect(Object.keys(data).sort()).toEqual(['message', 'retryAfterMs', 'type']);
+    expect(data.type).toBe('NoAvailableKeyError');
+    expect(data.retryAfterMs).toBeGreaterThan(0);
+    expect(res.body).not.toMatch(/Internal server error|limited-a|limited-b/);
+    expectNoSecret(res.body);
   });
 });
 
@@ -464,6 +511,93 @@ describe('npm start: the compiled sample as a process', () => {
     expect(exit).toEqual({ code: 0, signal: null });
     expect(s.output()).toMatch(/Demo upstream closed/);
     expectNoSecret(s.output());
+  });
+
+  /** A POST whose headers go out now and whose body goes out on `finish()`: it reaches the handler only then. */
+  function slowPost(url: string, body: unknown): { finish: () => void; answer: Promise<{ status: number; text: string }> } {
+    const text = JSON.stringify(body);
+    let finish: () => void = () => undefined;
+    const answer = new Promise<{ status: number; text: string }>((done, fail) => {
+      const req = httpRequest(`${url}/chat`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } }, (res) => {
+        let got = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (got += c));
+        res.on('end', () => done({ status: res.statusCode ?? 0, text: got }));
+        res.on('error', fail);
+      });
+      req.on('error', fail);
+      req.flushHeaders();
+      finish = () => req.end(text);
+    });
+    return { finish: () => finish(), answer };
+  }
+
+  async function leasesOf(url: string, keyId: string): Promise<number> {
+    const health = (await (await fetch(`${url}/health`)).json()) as { details: { llm: { keys: Record<string, { leasesInUse: number }> } } };
+    return health.details.llm.keys[keyId].leasesInUse;
+  }
+
+  it('SIGTERM with requests in flight: each is answered in full (200), one that reaches chat() only after the signal too, then exit 0', async () => {
+    // The demo upstream thinks 2 s before each answer, so the requests below are in flight when the signal comes.
+    const s = start({ PORT: '0', DEMO_RESPONSE_DELAY_MS: '2000', DEMO_STREAM_DELAY_MS: '10' });
+    const url = await listeningUrl(s);
+    // Cools the rate-limited key, so each call below holds one lease of demo-key-ok while the upstream thinks.
+    expect((await fetch(`${url}/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(HI) })).status).toBe(200);
+
+    const chat = fetch(`${url}/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: 'in flight A' }] }) }).then(async (r) => ({ status: r.status, result: (await r.json()) as ChatResult }));
+    const getStream = eventSourceGet(`${url}/chat/stream?prompt=${encodeURIComponent('in flight B')}`);
+    const postStream = fetch(`${url}/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ stream: true, messages: [{ role: 'user', content: 'in flight C' }] }) }).then(async (r) => ({ status: r.status, text: await r.text() }));
+    await eventually(async () => (await leasesOf(url, DEMO_KEYS.ok.keyId)) === 3, 'three calls waiting on the upstream', 20_000);
+    // D: its headers are in, its body is not (a slow client, a buffering proxy): it reaches chat() after the signal.
+    const late = slowPost(url, { messages: [{ role: 'user', content: 'late D' }] });
+    await new Promise((r) => setTimeout(r, 200));
+
+    s.child.kill('SIGTERM');
+    const [a, b, c] = await waitFor('the calls in flight', Promise.all([chat, getStream, postStream]), 30_000);
+    // Only now, after the others were answered (an engine closed at that point would refuse it), D's body goes out.
+    late.finish();
+    const d = await waitFor('the late request', late.answer, 30_000);
+    const exit = await waitFor('the sample to exit', s.exited, 30_000);
+
+    expect(a.status).toBe(200);
+    expect(a.result.content).toContain('You said: "in flight A"');
+    expect(a.result.finishReason).toBe('stop');
+    expect(b.status).toBe(200);
+    const bChunks = b.events.map((e) => JSON.parse(e.data) as ChatChunk);
+    expect(b.events.every((e) => e.type === 'message')).toBe(true);
+    expect(bChunks.map((x) => x.delta).join('')).toContain('You said: "in flight B"');
+    expect(bChunks.at(-1)?.finishReason).toBe('stop');
+    expect(c.status).toBe(200);
+    const cChunks = chunksOf(c.text);
+    expect(cChunks.map((x) => x.delta).join('')).toContain('You said: "in flight C"');
+    expect(cChunks.at(-1)?.finishReason).toBe('stop');
+    expect(d.status).toBe(200);
+    expect((JSON.parse(d.text) as ChatResult).content).toContain('You said: "late D"');
+
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(s.output()).not.toMatch(/ClosedError|shutting down|still in flight/);
+    expect(s.output()).toMatch(/Demo upstream closed/);
+    // The server is gone: a new connection is refused (a load balancer sends it elsewhere), not accepted and dropped.
+    await expect(fetch(`${url}/health`)).rejects.toThrow();
+  });
+
+  it('logs each usage event once: the sample\'s line by default, the engine\'s own with LLM_LOG_USAGE=log', async () => {
+    for (const [env, own, engine] of [
+      [{}, 2, 0],
+      [{ LLM_LOG_USAGE: 'log' }, 0, 2],
+    ] as const) {
+      const s = start({ PORT: '0', ...env });
+      const url = await listeningUrl(s);
+      const res = await fetch(`${url}/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(HI) });
+      expect(((await res.json()) as ChatResult).attempts).toHaveLength(2);
+      s.child.kill('SIGTERM');
+      await waitFor('the sample to exit', s.exited, 30_000);
+      const out = s.output();
+      expect(out.match(/\[LlmUsage\] chat openai\/gpt-4o-mini key=demo-key-(limited|ok)/g) ?? []).toHaveLength(own);
+      expect(out.match(/\[LlmRotate\] usage \{/g) ?? []).toHaveLength(engine);
+      expect(out.match(/"keyId":"demo-key-ok"/g) ?? []).toHaveLength(engine === 0 ? 0 : 1);
+      expectNoSecret(out);
+    }
   });
 
   it('refuses a bad configuration at start-up: exit code 1, the problem named by path', async () => {

@@ -35,8 +35,9 @@ describe('reload()', () => {
 
   it('a bad new config is rejected with every problem and the old one keeps serving', async () => {
     lr = await LlmRotate.create(makeOptions(fake.baseUrl, [{ keyId: 'a' }]), { clock, logger: recordingLogger().logger });
-    const bad = { ...makeOptions(fake.baseUrl, [{ keyId: 'a' }]), strategy: 'fastest', useKeys: ['a', 'zzz'] };
-    const err = (await lr.reload(bad as unknown as LlmRotateOptions).catch((x: unknown) => x)) as ConfigurationError;
+    // Wrong on purpose (the types refuse 'fastest'): what a hand-edited registry file would bring at run time.
+    const bad = { ...makeOptions(fake.baseUrl, [{ keyId: 'a' }]), strategy: 'fastest', useKeys: ['a', 'zzz'] } as unknown as LlmRotateOptions;
+    const err = (await lr.reload(bad).catch((x: unknown) => x)) as ConfigurationError;
     expect(err).toBeInstanceOf(ConfigurationError);
     expect(err.problems).toEqual(expect.arrayContaining([expect.stringMatching(/^strategy: /), expect.stringMatching(/^useKeys\[1\]: "zzz"/)]));
     expect((await lr.chat('gpt-4o-mini', MSG)).keyId).toBe('a');

@@ -145,7 +145,7 @@ describe('LlmRotateService.stream$ (rxjs)', () => {
       const all = await firstValueFrom(svc.stream$('gpt-4o-mini', MSG).pipe(toArray()));
       expect(all.map((c) => c.delta).join('')).toBe('a b c');
       const sse = await firstValueFrom(svc.sse$('gpt-4o-mini', MSG).pipe(toArray()));
-      expect(sse.at(-1)?.data.finishReason).toBe('stop');
+      expect(sse.at(-1)).toMatchObject({ data: { finishReason: 'stop' } });
       await short.close();
 
       await svc.reload(makeOptions(fake.baseUrl, [{ keyId: 'a' }]));
