@@ -8,4 +8,6 @@ module.exports = {
   transform: { '^.+\\.ts$': ['@swc/jest', { ...swc, swcrc: false }] },
   moduleFileExtensions: ['ts', 'js', 'json'],
   testTimeout: 30000,
+  // Every test runs under the secret canary: a resolved secret leaving the library fails it.
+  setupFilesAfterEnv: ['<rootDir>/test/support/secret-canary.setup.ts'],
 };

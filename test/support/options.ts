@@ -1,4 +1,5 @@
 import type { KeyOptions, LlmRotateOptions, RegistryOptions } from '../../lib';
+import { canary } from './secret-canary.setup';
 
 export type TestKey = Partial<KeyOptions> & { keyId: string; secret?: string };
 
@@ -32,6 +33,12 @@ export function recordingLogger(): { lines: string[]; logger: { debug(m: string)
   const lines: string[] = [];
   return {
     lines,
-    logger: { debug: (m) => lines.push(`debug ${m}`), warn: (m) => lines.push(`warn ${m}`), error: (m) => lines.push(`error ${m}`) },
+    logger: { debug: (m) => record(lines, `debug ${m}`), warn: (m) => record(lines, `warn ${m}`), error: (m) => record(lines, `error ${m}`) },
   };
+}
+
+/** Every line the library logs is also shown to the secret canary (test/support/secret-canary.setup.ts). */
+function record(lines: string[], line: string): void {
+  canary.check('the logger', line);
+  lines.push(line);
 }
