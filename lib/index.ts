@@ -14,6 +14,7 @@ export type { LlmRotateLogger } from './core/logger';
 export type { UsageListener } from './core/events';
 export { validateOptions } from './core/config/validate';
 export { loadOptionsFile } from './core/config/load-file';
+export { MAX_TIMER_MS, boundedDelay } from './core/config/bounds';
 export type {
   FallbackTarget,
   KeyOptions,
