@@ -29,7 +29,7 @@ export function boundedDelay(ms: number): number {
 }
 
 /**
- * Sleeps `ms` (any length, even beyond 2^31 − 1 ms) as a chain of timers each within {@link MAX_TIMER_MS},
+ * Sleeps `ms` (any length, even beyond 2^31 − 1 ms; Infinity: until `signal` aborts) as a chain of timers each within {@link MAX_TIMER_MS},
  * so a long wait never overflows into a 1 ms timer. `sleep` is the underlying one-timer sleep (a Clock's);
  * an abort of `signal` rejects with its reason, as `sleep` does.
  */
