@@ -189,6 +189,21 @@ describe('small ones (item 14)', () => {
     expect(new ResolvedConfig(o).keys[0]).toMatchObject({ priority: 1_000_000, weight: 1_000_000 });
   });
 
+  it('odd option names (constructor, __proto__, empty) are named problems, never a crash (found by the fuzzer)', () => {
+    // User data may use any name: a metadata field or a header named `constructor` is data (it crashed class-transformer).
+    const metadata = { constructor: 1, nested: { constructor: 'y' } };
+    expect(validateOptions(withKey({ metadata })).registry.keys[0].metadata).toEqual(metadata);
+    expect(validateOptions(withProvider({ headers: { constructor: 'x' }, deployments: { constructor: 'd' } })).registry.providers?.openai?.headers).toEqual({ constructor: 'x' });
+    // In an options object such names are unknown options (class-transformer dropped them silently).
+    expect(problemsOf({ ...withKey({}), constructor: [] })).toEqual(['constructor: unknown option']);
+    expect(problemsOf(withProvider({ constructor: [] }))).toEqual(['registry.providers.openai.constructor: unknown option']);
+    expect(problemsOf({ registry: { keys: [JSON.parse('{"keyId":"a","provider":"openai","secretRef":"env://A","__proto__":{"x":1}}')] }, useKeys: ['a'] })).toEqual([
+      'registry.keys[0].__proto__: unknown option',
+    ]);
+    expect(problemsOf({ ...withKey({}), '': 1 })).toEqual(['"": unknown option']);
+    expect(problemsOf(withProvider({ deployments: { 'gpt-4o': 3 } }))).toEqual(['registry.providers.openai.deployments.gpt-4o: must be a deployment name']);
+  });
+
   it('util.inspect with showHidden, and JSON, never print a secretRef; validated options validate again', () => {
     const o = validateOptions({ registry: { keys: [key('a', { secretRef: 'literal://sk-inspect-canary-1' })] }, useKeys: ['a'] });
     expect(o.registry.keys[0].secretRef).toBe('literal://sk-inspect-canary-1');

@@ -1,3 +1,5 @@
+import { at } from './paths';
+
 /**
  * Start-up checks of what goes on the wire: provider `headers` and `baseUrl`s. A header that cannot be sent, or a
  * URL carrying credentials, would otherwise fail (or leak) on every call; here it is a ConfigurationError naming the
@@ -20,22 +22,22 @@ export function headerProblems(headers: unknown, path: string): string[] {
   if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) return []; // the DTO reports the type
   const out: string[] = [];
   for (const [name, value] of Object.entries(headers)) {
-    const at = `${path}.${name}`;
+    const field = at(path, name);
     if (!TOKEN.test(name)) {
-      out.push(`${at}: invalid header name (letters, digits and !#$%&'*+.^_\`|~- only, no spaces)`);
+      out.push(`${field}: invalid header name (letters, digits and !#$%&'*+.^_\`|~- only, no spaces)`);
       continue;
     }
     const lower = name.toLowerCase();
     if (AUTH_HEADERS.has(lower)) {
-      out.push(`${at}: would override the key's credential (the library sets ${lower} from the key's secretRef); remove it`);
+      out.push(`${field}: would override the key's credential (the library sets ${lower} from the key's secretRef); remove it`);
       continue;
     }
     if (TRANSPORT_HEADERS.has(lower)) {
-      out.push(`${at}: is set by the HTTP client and cannot be configured`);
+      out.push(`${field}: is set by the HTTP client and cannot be configured`);
       continue;
     }
-    if (typeof value !== 'string') out.push(`${at}: must be a string`);
-    else if (BAD_VALUE_CHAR.test(value)) out.push(`${at}: invalid header value (no CR, LF, NUL or other control characters, Latin-1 only)`);
+    if (typeof value !== 'string') out.push(`${field}: must be a string`);
+    else if (BAD_VALUE_CHAR.test(value)) out.push(`${field}: invalid header value (no CR, LF, NUL or other control characters, Latin-1 only)`);
   }
   return out;
 }

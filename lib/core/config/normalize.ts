@@ -1,4 +1,5 @@
 import { STRATEGIES } from './options.interfaces';
+import { at } from './paths';
 
 /**
  * Accepts the Python library's snake_case dict form (SPEC §2, README "The Python form") and returns the camelCase
@@ -124,11 +125,11 @@ function providerMap(providers: Record<string, unknown>, problems: string[]): Re
   for (const [given, p] of Object.entries(providers)) {
     const name = hasOwn(PROVIDER_ALIASES, given) ? PROVIDER_ALIASES[given] : given;
     if (hasOwn(out, name)) {
-      problems.push(`registry.providers.${given}: the same provider as registry.providers.${from[name]} (give it once)`);
+      problems.push(`${at('registry.providers', given)}: the same provider as ${at('registry.providers', from[name])} (give it once)`);
       continue;
     }
     setOwn(from, name, given);
-    setOwn(out, name, isRecord(p) ? renameFields(p, PROVIDER, `registry.providers.${given}`, problems) : p);
+    setOwn(out, name, isRecord(p) ? renameFields(p, PROVIDER, at('registry.providers', given), problems) : p);
   }
   return out;
 }
@@ -154,7 +155,7 @@ function mergeTopChains(reg: Record<string, unknown>, chains: unknown, problems:
   if (reg.fallbacks !== undefined && !isRecord(reg.fallbacks)) return; // validation reports it
   const merged: Record<string, unknown> = { ...(reg.fallbacks as Record<string, unknown> | undefined) };
   for (const [from, targets] of Object.entries(fallbackMap(chains))) {
-    if (hasOwn(merged, from)) problems.push(`fallback_chains.${from}: also defined in registry.fallbacks (define each chain once)`);
+    if (hasOwn(merged, from)) problems.push(`${at('fallback_chains', from)}: also defined in registry.fallbacks (define each chain once)`);
     else setOwn(merged, from, targets);
   }
   reg.fallbacks = merged;
@@ -169,7 +170,7 @@ function applyDefaults(out: Record<string, unknown>, defaults: unknown, path: st
   }
   for (const [name, value] of Object.entries(defaults)) {
     if (name !== 'selection_strategy') {
-      problems.push(`${path}.${name}: unknown option (defaults accepts selection_strategy)`);
+      problems.push(`${at(path, name)}: unknown option (defaults accepts selection_strategy)`);
       continue;
     }
     if (typeof value !== 'string' || !(STRATEGIES as readonly string[]).includes(value)) {
@@ -190,7 +191,7 @@ function renameFields(src: Record<string, unknown>, names: Record<string, string
   for (const [k, v] of Object.entries(src)) {
     const name = hasOwn(names, k) ? names[k] : k;
     if (hasOwn(out, name)) {
-      problems.push(`${path ? `${path}.` : ''}${k}: the same option as ${givenAs[name]} (give one of ${givenAs[name]} / ${k})`);
+      problems.push(`${at(path, k)}: the same option as ${givenAs[name]} (give one of ${givenAs[name]} / ${k})`);
       continue;
     }
     setOwn(givenAs, name, k);

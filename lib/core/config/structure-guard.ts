@@ -1,4 +1,5 @@
 import { ConfigurationError } from '../errors';
+import { at } from './paths';
 
 /**
  * Values an options object may hold once YAML aliases are expanded (each visit of a shared object counts again, as
@@ -33,7 +34,7 @@ export function guardStructure(input: unknown): void {
     if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) visit(v[i], `${path}[${i}]`, depth + 1);
     } else {
-      for (const k of Object.keys(v)) visit((v as Record<string, unknown>)[k], path ? `${path}.${k}` : k, depth + 1);
+      for (const k of Object.keys(v)) visit((v as Record<string, unknown>)[k], at(path, k), depth + 1);
     }
     ancestors.delete(v);
   };

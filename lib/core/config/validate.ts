@@ -4,8 +4,10 @@ import { ConfigurationError } from '../errors';
 import { PROVIDER_DEFAULTS } from '../health/provider-defaults';
 import { PROVIDERS, type ProviderName } from '../types';
 import { PRIORITY_LIMIT } from './bounds';
+import { optionsDtoInput, providerDtoInput } from './dto-input';
 import { headerProblems, urlCredentialProblem } from './http-checks';
 import { isRecord, normalizeOptions } from './normalize';
+import { at } from './paths';
 import { OptionsDto, ProviderDto } from './options.dto';
 import type { LlmRotateOptions } from './options.interfaces';
 import { hideSecretRef } from './secret-ref';
@@ -22,7 +24,7 @@ export function validateOptions(input: unknown): LlmRotateOptions {
   const problems: string[] = [];
   const normalized = normalizeOptions(input, problems);
   if (!isRecord(normalized)) throw new ConfigurationError(['options: must be an object']);
-  const dto = plainToInstance(OptionsDto, normalized);
+  const dto = plainToInstance(OptionsDto, optionsDtoInput(normalized, problems));
   collect(validateSync(dto, { whitelist: true, forbidNonWhitelisted: true }), '', problems);
 
   const registry = isRecord(normalized.registry) ? normalized.registry : undefined;
@@ -73,7 +75,7 @@ function checkUseKeys(useKeys: unknown[], byId: ReadonlyMap<string, unknown>, pr
 
 function checkProviders(providers: Record<string, unknown>, problems: string[]): void {
   for (const [name, p] of Object.entries(providers)) {
-    const path = `registry.providers.${name}`;
+    const path = at('registry.providers', name);
     if (!PROVIDERS.includes(name as ProviderName)) {
       problems.push(`${path}: unknown provider (one of ${PROVIDERS.join(', ')})`);
       continue;
@@ -82,8 +84,11 @@ function checkProviders(providers: Record<string, unknown>, problems: string[]):
       problems.push(`${path}: must be an object`);
       continue;
     }
-    collect(validateSync(plainToInstance(ProviderDto, p), { whitelist: true, forbidNonWhitelisted: true }), path, problems);
+    collect(validateSync(plainToInstance(ProviderDto, providerDtoInput(p, path, problems)), { whitelist: true, forbidNonWhitelisted: true }), path, problems);
     problems.push(...headerProblems(p.headers, `${path}.headers`));
+    if (isRecord(p.deployments)) {
+      for (const [model, d] of Object.entries(p.deployments)) if (typeof d !== 'string' || d === '') problems.push(`${at(`${path}.deployments`, model)}: must be a deployment name`);
+    }
     const cred = urlCredentialProblem(p.baseUrl, `${path}.baseUrl`);
     if (cred !== undefined) problems.push(cred);
     // No bench may outlast the cap: a cooldown or quarantine longer than maxCooldownSeconds is a contradiction.
@@ -98,15 +103,15 @@ function checkProviders(providers: Record<string, unknown>, problems: string[]):
 
 function checkPriorities(priorities: Record<string, unknown>, byId: ReadonlyMap<string, unknown>, problems: string[]): void {
   for (const [id, v] of Object.entries(priorities)) {
-    if (typeof v !== 'number' || !Number.isFinite(v)) problems.push(`priorities.${id}: must be a number`);
-    else if (Math.abs(v) > PRIORITY_LIMIT) problems.push(`priorities.${id}: must be between ${-PRIORITY_LIMIT} and ${PRIORITY_LIMIT}`);
-    if (!byId.has(id)) problems.push(`priorities.${id}: "${id}" is not a keyId of registry.keys`);
+    if (typeof v !== 'number' || !Number.isFinite(v)) problems.push(`${at('priorities', id)}: must be a number`);
+    else if (Math.abs(v) > PRIORITY_LIMIT) problems.push(`${at('priorities', id)}: must be between ${-PRIORITY_LIMIT} and ${PRIORITY_LIMIT}`);
+    if (!byId.has(id)) problems.push(`${at('priorities', id)}: "${id}" is not a keyId of registry.keys`);
   }
 }
 
 function checkFallbacks(fallbacks: Record<string, unknown>, problems: string[]): void {
   for (const [from, targets] of Object.entries(fallbacks)) {
-    const path = `registry.fallbacks.${from}`;
+    const path = at('registry.fallbacks', from);
     if (!Array.isArray(targets)) {
       problems.push(`${path}: must be an array`);
       continue;
@@ -118,6 +123,7 @@ function checkFallbacks(fallbacks: Record<string, unknown>, problems: string[]):
           problems.push(`${path}[${i}].provider: must be one of ${PROVIDERS.join(', ')}`);
         }
         if (t.upstream !== undefined && typeof t.upstream !== 'string') problems.push(`${path}[${i}].upstream: must be a string`);
+        for (const k of Object.keys(t)) if (k !== 'provider' && k !== 'upstream') problems.push(`${at(`${path}[${i}]`, k)}: unknown option`);
         return;
       }
       problems.push(`${path}[${i}]: must be a model name or { provider, upstream? }`);
@@ -129,7 +135,7 @@ const TYPE_CONSTRAINTS: ReadonlySet<string> = new Set(['isNumber', 'isInt', 'isS
 
 function collect(errors: ValidationError[], prefix: string, out: string[]): void {
   for (const e of errors) {
-    const path = /^\d+$/.test(e.property) ? `${prefix}[${e.property}]` : prefix ? `${prefix}.${e.property}` : e.property;
+    const path = /^\d+$/.test(e.property) ? `${prefix}[${e.property}]` : at(prefix, e.property);
     if (e.constraints) {
       // A value of the wrong type fails its range checks too; name only the type problem.
       const all = Object.entries(e.constraints);
