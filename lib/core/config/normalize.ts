@@ -62,6 +62,10 @@ const PROVIDER: Record<string, string> = {
   max_cooldown_seconds: 'maxCooldownSeconds',
   max_consecutive_failures: 'maxConsecutiveFailures',
   timeout_ms: 'timeoutMs',
+  // Stream limits of the h1-streams branch (their DTO fields land with it).
+  first_token_timeout_ms: 'firstTokenTimeoutMs',
+  max_event_bytes: 'maxEventBytes',
+  max_response_bytes: 'maxResponseBytes',
   base_url: 'baseUrl',
   api_version: 'apiVersion',
   anthropic_version: 'anthropicVersion',
