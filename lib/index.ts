@@ -34,6 +34,19 @@ export type { LlmRotateLogger } from './core/logger';
 export type { UsageListener } from './core/events';
 export { validateOptions } from './core/config/validate';
 export { loadOptionsFile } from './core/config/load-file';
+export { MAX_TIMER_MS, boundedDelay } from './core/config/bounds';
+export {
+  fromPythonConfig,
+  type PythonDefaults,
+  type PythonFallbackChains,
+  type PythonFallbackTarget,
+  type PythonKeyConfig,
+  type PythonProviderName,
+  type PythonProviderOverrides,
+  type PythonRegistry,
+  type PythonRegistryConfig,
+  type PythonStateStore,
+} from './core/config/python-config';
 export type {
   FallbackTarget,
   KeyOptions,

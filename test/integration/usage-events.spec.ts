@@ -18,17 +18,17 @@ describe('usage events (one structured record per attempt)', () => {
     const lr = await LlmRotate.create(makeOptions(fake.baseUrl, [{ keyId: 'a', priority: 1 }, { keyId: 'b' }]), { logger: recordingLogger().logger });
     const events: UsageEvent[] = [];
     const off = lr.onUsage((e) => events.push(e));
-    await lr.chat('gpt-4o-mini', MSG);
+    const r = await lr.chat('gpt-4o-mini', MSG);
     expect(events).toEqual([
       expect.objectContaining({ source: 'chat', provider: 'openai', model: 'gpt-4o-mini', keyId: 'a', outcome: 'rate_limit', status: 429, errorClass: 'ProviderHttpError' }),
       expect.objectContaining({ source: 'chat', keyId: 'b', outcome: 'success', inputTokens: 9, outputTokens: 3 }),
     ]);
     expect(events[0].requestId).toBe(events[1].requestId);
     expect(events[0].requestId).toMatch(/^[0-9a-f-]{36}$/);
-    for (const e of events) {
-      expect(typeof e.timestamp).toBe('number');
-      expect(e.latencyMs).toBeGreaterThanOrEqual(0);
-    }
+    for (const e of events) expect(typeof e.timestamp).toBe('number');
+    // Each event carries its attempt's own measured latency (the same figure as the result's attempts).
+    expect(events.map((e) => e.latencyMs)).toEqual(r.attempts.map((a) => a.latencyMs));
+    expect(events.every((e) => Number.isInteger(e.latencyMs))).toBe(true);
     for await (const _ of lr.stream('gpt-4o-mini', MSG));
     expect(events[2]).toMatchObject({ source: 'stream', keyId: 'b', outcome: 'success', inputTokens: 9, outputTokens: 3 });
     await lr.withKey('openai', {}, () => 'done');

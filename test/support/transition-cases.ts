@@ -24,6 +24,7 @@ export const CASE_SETTINGS: HealthSettings = { cooldownMs: 60_000, quarantineMs:
 
 const C = CASE_SETTINGS.cooldownMs;
 const Q = CASE_SETTINGS.quarantineMs;
+const CAP = CASE_SETTINGS.maxBenchMs;
 
 export const TRANSITION_CASES: TransitionCase[] = [
   // success
@@ -60,6 +61,15 @@ export const TRANSITION_CASES: TransitionCase[] = [
   { name: 'a caller\'s bad request changes nothing', before: { state: 'ACTIVE', failures: 2 }, outcome: { kind: 'bad_request' }, after: { state: 'ACTIVE', until: 0, failures: 2 } },
   { name: 'a bad request never lifts or extends a cooldown', before: { state: 'COOLDOWN', untilIn: 5000, failures: 0 }, outcome: { kind: 'bad_request' }, after: { state: 'COOLDOWN', until: 'same', failures: 0 } },
   { name: 'a cancel during PROBATION leaves it lazily PROBATION', before: { state: 'QUARANTINE', untilIn: -1000, failures: 3 }, outcome: { kind: 'cancelled' }, after: { state: 'QUARANTINE', until: 'same', failures: 3 } },
+  // every bench is capped at maxBenchMs (maxCooldownSeconds), whatever a header or a stored deadline says
+  { name: 'an absurd retry-after is capped at maxBenchMs', before: { state: 'ACTIVE', failures: 0 }, outcome: { kind: 'rate_limit', retryAfterMs: 1e12 }, after: { state: 'COOLDOWN', until: CAP, failures: 0 } },
+  { name: 'a retry-after beyond any date is capped at maxBenchMs', before: { state: 'ACTIVE', failures: 1 }, outcome: { kind: 'rate_limit', retryAfterMs: 1e20 }, after: { state: 'COOLDOWN', until: CAP, failures: 1 } },
+  { name: 'a spent-window success resetting far away is capped', before: { state: 'ACTIVE', failures: 0 }, outcome: { kind: 'success', cooldownIn: 1e13 }, after: { state: 'COOLDOWN', until: CAP, failures: 0 } },
+  { name: 'a new rate limit extends a cooldown up to the cap, not beyond', before: { state: 'COOLDOWN', untilIn: 3_000_000, failures: 0 }, outcome: { kind: 'rate_limit', retryAfterMs: 1e10 }, after: { state: 'COOLDOWN', until: CAP, failures: 0 } },
+  { name: 'a stored cooldown beyond the cap is brought back to it by the next rate limit', before: { state: 'COOLDOWN', untilIn: 1e12, failures: 0 }, outcome: { kind: 'rate_limit', retryAfterMs: 5000 }, after: { state: 'COOLDOWN', until: CAP, failures: 0 } },
+  { name: 'a stored quarantine beyond the cap is brought back to it by a transient failure', before: { state: 'QUARANTINE', untilIn: 1e12, failures: 0 }, outcome: { kind: 'transient' }, after: { state: 'QUARANTINE', until: CAP, failures: 1 } },
+  { name: 'auth during a cooldown beyond the cap → QUARANTINE at the cap', before: { state: 'COOLDOWN', untilIn: 1e12, failures: 0 }, outcome: { kind: 'auth' }, after: { state: 'QUARANTINE', until: CAP, failures: 1 } },
+  { name: 'a cooldown within the cap is never shortened by a sooner rate limit', before: { state: 'COOLDOWN', untilIn: 3_500_000, failures: 0 }, outcome: { kind: 'rate_limit', retryAfterMs: 1000 }, after: { state: 'COOLDOWN', until: 'same', failures: 0 } },
   // disabled
   { name: 'a DISABLED key ignores every outcome', before: { state: 'DISABLED', failures: 0 }, outcome: { kind: 'rate_limit' }, after: { state: 'DISABLED', until: 0, failures: 0 }, memoryOnly: true },
 ];

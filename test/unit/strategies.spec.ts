@@ -47,6 +47,17 @@ describe('selection strategies', () => {
     }
   });
 
+  it('at the documented bounds (priority ±1e6, weight 1e6) every score stays finite and a healthy key is chosen', () => {
+    const low = cand('lowest', { priority: -1_000_000, weight: 0, consecutiveFailures: 2 });
+    for (const s of [healthAwareStrategy, priorityStrategy, weightedStrategy, roundRobinStrategy]) {
+      expect(s.pick(candidateList([low]), NOW, undefined, () => 0.5)?.key.keyId).toBe('lowest');
+    }
+    const l = candidateList([low, cand('highest', { priority: 1_000_000, weight: 1_000_000 })]);
+    expect(l.healthTiers.every((t) => Number.isFinite(t.score))).toBe(true);
+    expect(healthAwareStrategy.pick(l, NOW, undefined, Math.random)?.key.keyId).toBe('highest');
+    expect(healthAwareStrategy.pick(l, NOW, new Set(['highest']), Math.random)?.key.keyId).toBe('lowest');
+  });
+
   it('priority: the highest available priority; equal priorities take turns', () => {
     const l = candidateList([cand('a', { priority: 1 }), cand('b', { priority: 5 }), cand('c', { priority: 5 })]);
     expect(ids(l, 4, (x) => priorityStrategy.pick(x, NOW, undefined, Math.random))).toEqual(['b', 'c', 'b', 'c']);

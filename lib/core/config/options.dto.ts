@@ -13,13 +13,19 @@ import {
   IsString,
   IsUrl,
   Matches,
+  Max,
   Min,
   ValidateNested,
 } from 'class-validator';
 import { PROVIDERS, type ProviderName } from '../types';
+import { MAX_COUNT, MAX_DURATION_SECONDS, MAX_TIMER_MS, PRIORITY_LIMIT, WEIGHT_LIMIT } from './bounds';
 import { STRATEGIES, type StrategyName } from './options.interfaces';
 
-/** class-validator schemas of {@link LlmRotateOptions}: validated once at start-up and on every reload. */
+/**
+ * class-validator schemas of {@link LlmRotateOptions}: validated once at start-up and on every reload. Every number
+ * has a documented range (./bounds.ts); cross-field rules (cooldown ≤ maxCooldownSeconds, headers, URL credentials,
+ * duplicates) are checked in validate.ts.
+ */
 
 const URL_OPTS = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
 const providerList = PROVIDERS.join(', ');
@@ -32,11 +38,11 @@ export class KeyDto {
   @Matches(/^[a-z][a-z0-9+.-]*:\/\/./, { message: 'secretRef must be env://NAME, file:///path, literal://value or <scheme>://… of a secretResolvers entry' })
   secretRef!: string;
   @IsOptional() @IsArray() @IsString({ each: true }) models?: string[];
-  @IsOptional() @IsNumber() priority?: number;
-  @IsOptional() @IsNumber() @Min(0) weight?: number;
-  @IsOptional() @IsInt() @Min(1) maxConcurrent?: number;
-  @IsOptional() @IsInt() @Min(1) rateLimitRpm?: number;
-  @IsOptional() @IsInt() @Min(1) rateLimitTpm?: number;
+  @IsOptional() @IsNumber() @Min(-PRIORITY_LIMIT) @Max(PRIORITY_LIMIT) priority?: number;
+  @IsOptional() @IsNumber() @Min(0) @Max(WEIGHT_LIMIT) weight?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_COUNT) maxConcurrent?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_COUNT) rateLimitRpm?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_COUNT) rateLimitTpm?: number;
   @IsOptional() @IsBoolean() enabled?: boolean;
   @IsOptional() @IsArray() @IsString({ each: true }) regions?: string[];
   @IsOptional() @IsArray() @IsString({ each: true }) tags?: string[];
@@ -45,11 +51,11 @@ export class KeyDto {
 }
 
 export class ProviderDto {
-  @IsOptional() @IsNumber() @Min(0) cooldownSeconds?: number;
-  @IsOptional() @IsNumber() @Min(0) quarantineSeconds?: number;
-  @IsOptional() @IsNumber() @Min(1) maxCooldownSeconds?: number;
-  @IsOptional() @IsInt() @Min(1) maxConsecutiveFailures?: number;
-  @IsOptional() @IsInt() @Min(1) timeoutMs?: number;
+  @IsOptional() @IsNumber() @Min(0) @Max(MAX_DURATION_SECONDS) cooldownSeconds?: number;
+  @IsOptional() @IsNumber() @Min(0) @Max(MAX_DURATION_SECONDS) quarantineSeconds?: number;
+  @IsOptional() @IsNumber() @Min(1) @Max(MAX_DURATION_SECONDS) maxCooldownSeconds?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_COUNT) maxConsecutiveFailures?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) timeoutMs?: number;
   @IsOptional() @IsUrl(URL_OPTS) baseUrl?: string;
   @IsOptional() @IsObject() headers?: Record<string, string>;
   @IsOptional() @IsString() apiVersion?: string;
@@ -70,7 +76,7 @@ export class StateStoreDto {
    * the store checks its shape instead.
    */
   @Exclude({ toClassOnly: true }) @IsOptional() client?: unknown;
-  @IsOptional() @IsInt() @Min(1) commandTimeoutMs?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) commandTimeoutMs?: number;
   @IsOptional() @IsArray() @ArrayNotEmpty() @IsString({ each: true })
   @Matches(/^rediss?:\/\//, { each: true, message: 'clusterNodes must be redis:// or rediss:// URLs' })
   clusterNodes?: string[];
@@ -92,10 +98,10 @@ export class OptionsDto {
   @IsOptional() @IsIn(STRATEGIES as string[], { message: `$property must be one of ${STRATEGIES.join(', ')}` })
   strategy?: StrategyName;
   @IsOptional() @IsObject() priorities?: Record<string, number>;
-  @IsOptional() @IsInt() @Min(1) leaseTtlMs?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) leaseTtlMs?: number;
   @IsOptional() @IsIn([true, false, 'debug', 'verbose', 'log'], { message: '$property must be true, false, debug, verbose or log' })
   logUsage?: boolean | 'debug' | 'verbose' | 'log';
-  @IsOptional() @IsInt() @Min(0) shutdownTimeoutMs?: number;
+  @IsOptional() @IsInt() @Min(0) @Max(MAX_TIMER_MS) shutdownTimeoutMs?: number;
   /** Functions: never copied by class-transformer; their shape is checked in validateOptions. */
   @Exclude({ toClassOnly: true }) @IsOptional() secretResolvers?: unknown;
   /** Checked entry by entry in validateOptions. */

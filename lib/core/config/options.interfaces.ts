@@ -12,7 +12,9 @@ export interface KeyOptions {
   secretRef: string;
   /** Models this key serves; empty or absent means any model of its provider. */
   models?: string[];
+  /** Higher wins (`priority`, `health_aware`). Default 0; from −1,000,000 to 1,000,000. */
   priority?: number;
+  /** Share of picks (`weighted`), tie-break (`health_aware`). Default 1; from 0 to 1,000,000. */
   weight?: number;
   maxConcurrent?: number;
   rateLimitRpm?: number;
@@ -20,23 +22,33 @@ export interface KeyOptions {
   enabled?: boolean;
   regions?: string[];
   tags?: string[];
+  /** Per-key endpoint. Must not carry credentials (`user:password@`): the secret belongs in `secretRef`. */
   baseUrl?: string;
   /** Free-form data handed back on `AcquireContext.metadata` (e.g. an Azure `region`, a Bedrock `region`). */
   metadata?: Record<string, unknown>;
 }
 
 export interface ProviderOptions {
+  /** Bench after a rate limit without `retry-after`. At most `maxCooldownSeconds`. */
   cooldownSeconds?: number;
+  /** Bench after an auth failure or `maxConsecutiveFailures`. At most `maxCooldownSeconds`. */
   quarantineSeconds?: number;
   /**
    * The longest a key of this provider is ever benched (cooldown or quarantine), whatever a `retry-after`, a
-   * rate-limit reset header or the configuration says. Default 3600 (one hour).
+   * rate-limit reset header or the configuration says. Default 3600 (one hour); at most 2,147,483 (2^31 ms).
    */
   maxCooldownSeconds?: number;
   maxConsecutiveFailures?: number;
+  /** At most 2^31 − 1 ms (`MAX_TIMER_MS`). */
   timeoutMs?: number;
+  /** Must not carry credentials (`user:password@`). */
   baseUrl?: string;
-  /** Extra HTTP headers sent with every request of this provider (e.g. OpenRouter's `HTTP-Referer`, `X-Title`). */
+  /**
+   * Extra HTTP headers sent with every request of this provider (e.g. OpenRouter's `HTTP-Referer`, `X-Title`).
+   * Names are RFC 7230 tokens; values hold no control characters (CR, LF, NUL, …); the credential headers
+   * (`authorization`, `x-api-key`, `api-key`, `x-goog-api-key`) and the client's own (`host`, `content-length`, …)
+   * cannot be set here.
+   */
   headers?: Record<string, string>;
   /** azure_openai: the `api-version` query parameter; google_ai_studio / google_vertex: the API version path (`v1beta` / `v1`). */
   apiVersion?: string;

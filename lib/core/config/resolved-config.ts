@@ -3,6 +3,7 @@ import { PROVIDER_DEFAULTS } from '../health/provider-defaults';
 import type { StoreKeySpec } from '../store/store.interfaces';
 import type { ProviderName } from '../types';
 import type { FallbackTarget, KeyOptions, LlmRotateOptions, ProviderOptions, StrategyName } from './options.interfaces';
+import { hideSecretRef } from './secret-ref';
 
 /** A provider's effective settings: defaults merged with `registry.providers.<name>`. */
 export interface ProviderSettings extends Omit<ProviderOptions, 'cooldownSeconds' | 'quarantineSeconds' | 'maxConsecutiveFailures' | 'maxCooldownSeconds'> {
@@ -12,7 +13,7 @@ export interface ProviderSettings extends Omit<ProviderOptions, 'cooldownSeconds
   readonly health: HealthSettings;
 }
 
-/** A used key, resolved. `secretRef` is non-enumerable so no serialization shows it. */
+/** A used key, resolved. `secretRef` is a hidden accessor (./secret-ref.ts) so no serialization shows it. */
 export interface KeyRuntime {
   readonly keyId: string;
   readonly provider: ProviderName;
@@ -111,5 +112,5 @@ function keyRuntime(
       health: settings.health,
     },
   };
-  return Object.defineProperty(rt, 'secretRef', { value: k.secretRef, enumerable: false }) as KeyRuntime;
+  return hideSecretRef(rt, k.secretRef) as KeyRuntime;
 }

@@ -1,67 +1,114 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 import { ConfigurationError } from '../errors';
+import { PROVIDER_DEFAULTS } from '../health/provider-defaults';
 import { PROVIDERS, type ProviderName } from '../types';
+import { PRIORITY_LIMIT } from './bounds';
+import { optionsDtoInput, providerDtoInput } from './dto-input';
+import { headerProblems, urlCredentialProblem } from './http-checks';
 import { isRecord, normalizeOptions } from './normalize';
+import { at } from './paths';
 import { OptionsDto, ProviderDto } from './options.dto';
 import type { LlmRotateOptions } from './options.interfaces';
+import { hideSecretRef } from './secret-ref';
+import { guardStructure } from './structure-guard';
 
 /**
  * Validates options (camelCase or the Python snake_case form) and returns them camelCased.
- * Throws one {@link ConfigurationError} listing every problem by path. Never echoes a secretRef.
+ * Throws one {@link ConfigurationError} listing every problem by path. Never echoes a secretRef, a header value or
+ * a URL's credentials. The input is walked first with a size budget and cycle detection (an alias bomb or a circular
+ * `metadata` is a ConfigurationError, not an exhausted heap), and never modified.
  */
 export function validateOptions(input: unknown): LlmRotateOptions {
-  const normalized = normalizeOptions(input);
-  if (!isRecord(normalized)) throw new ConfigurationError(['options: must be an object']);
+  guardStructure(input);
   const problems: string[] = [];
-  const dto = plainToInstance(OptionsDto, normalized);
+  const normalized = normalizeOptions(input, problems);
+  if (!isRecord(normalized)) throw new ConfigurationError(['options: must be an object']);
+  const dto = plainToInstance(OptionsDto, optionsDtoInput(normalized, problems));
   collect(validateSync(dto, { whitelist: true, forbidNonWhitelisted: true }), '', problems);
 
   const registry = isRecord(normalized.registry) ? normalized.registry : undefined;
   const keys = Array.isArray(registry?.keys) ? (registry.keys as unknown[]) : [];
+  const byId = checkKeys(keys, problems);
+  if (Array.isArray(normalized.useKeys)) checkUseKeys(normalized.useKeys as unknown[], byId, problems);
+  if (isRecord(registry?.providers)) checkProviders(registry.providers, problems);
+  if (isRecord(registry?.fallbacks)) checkFallbacks(registry.fallbacks, problems);
+  if (isRecord(normalized.priorities)) checkPriorities(normalized.priorities, byId, problems);
+  checkSecretSchemes(normalized.secretResolvers, keys, problems);
+  if (isRecord(normalized.pricing)) checkPricing(normalized.pricing, problems);
+  if (problems.length > 0) throw new ConfigurationError(problems);
+  // The validated form is a copy (normalizeOptions copies every key); hide each secretRef from JSON and inspect.
+  for (const k of keys as Array<Record<string, unknown>>) {
+    const ref = k.secretRef as string;
+    delete k.secretRef;
+    hideSecretRef(k, ref);
+  }
+  return normalized as unknown as LlmRotateOptions;
+}
+
+/** Duplicate keyIds and credentials in a key's baseUrl. Returns the keys by id. */
+function checkKeys(keys: unknown[], problems: string[]): Map<string, Record<string, unknown>> {
   const seen = new Map<string, number>();
   const byId = new Map<string, Record<string, unknown>>();
   keys.forEach((k, i) => {
-    if (!isRecord(k) || typeof k.keyId !== 'string') return;
+    if (!isRecord(k)) return;
+    const cred = urlCredentialProblem(k.baseUrl, `registry.keys[${i}].baseUrl`);
+    if (cred !== undefined) problems.push(cred);
+    if (typeof k.keyId !== 'string') return;
     const first = seen.get(k.keyId);
     if (first !== undefined) problems.push(`registry.keys[${i}].keyId: duplicate keyId "${k.keyId}" (also registry.keys[${first}])`);
     else seen.set(k.keyId, i);
     byId.set(k.keyId, k);
   });
-  if (Array.isArray(normalized.useKeys)) {
-    (normalized.useKeys as unknown[]).forEach((id, i) => {
-      if (typeof id === 'string' && !byId.has(id)) problems.push(`useKeys[${i}]: "${id}" is not a keyId of registry.keys`);
-    });
-  }
-  if (isRecord(registry?.providers)) {
-    for (const [name, p] of Object.entries(registry.providers)) {
-      const path = `registry.providers.${name}`;
-      if (!PROVIDERS.includes(name as ProviderName)) {
-        problems.push(`${path}: unknown provider (one of ${PROVIDERS.join(', ')})`);
-        continue;
-      }
-      if (!isRecord(p)) {
-        problems.push(`${path}: must be an object`);
-        continue;
-      }
-      collect(validateSync(plainToInstance(ProviderDto, p), { whitelist: true, forbidNonWhitelisted: true }), path, problems);
+  return byId;
+}
+
+/** Every used key exists, and is listed once (a key listed twice would be counted twice). */
+function checkUseKeys(useKeys: unknown[], byId: ReadonlyMap<string, unknown>, problems: string[]): void {
+  const seen = new Map<string, number>();
+  useKeys.forEach((id, i) => {
+    if (typeof id !== 'string') return;
+    if (!byId.has(id)) problems.push(`useKeys[${i}]: "${id}" is not a keyId of registry.keys`);
+    const first = seen.get(id);
+    if (first !== undefined) problems.push(`useKeys[${i}]: "${id}" is listed twice (also useKeys[${first}])`);
+    else seen.set(id, i);
+  });
+}
+
+function checkProviders(providers: Record<string, unknown>, problems: string[]): void {
+  for (const [name, p] of Object.entries(providers)) {
+    const path = at('registry.providers', name);
+    if (!PROVIDERS.includes(name as ProviderName)) {
+      problems.push(`${path}: unknown provider (one of ${PROVIDERS.join(', ')})`);
+      continue;
+    }
+    if (!isRecord(p)) {
+      problems.push(`${path}: must be an object`);
+      continue;
+    }
+    collect(validateSync(plainToInstance(ProviderDto, providerDtoInput(p, path, problems)), { whitelist: true, forbidNonWhitelisted: true }), path, problems);
+    problems.push(...headerProblems(p.headers, `${path}.headers`));
+    if (isRecord(p.deployments)) {
+      for (const [model, d] of Object.entries(p.deployments)) if (typeof d !== 'string' || d === '') problems.push(`${at(`${path}.deployments`, model)}: must be a deployment name`);
+    }
+    const cred = urlCredentialProblem(p.baseUrl, `${path}.baseUrl`);
+    if (cred !== undefined) problems.push(cred);
+    // No bench may outlast the cap: a cooldown or quarantine longer than maxCooldownSeconds is a contradiction.
+    const max = typeof p.maxCooldownSeconds === 'number' && Number.isFinite(p.maxCooldownSeconds) ? p.maxCooldownSeconds : PROVIDER_DEFAULTS[name as ProviderName].maxCooldownSeconds;
+    const given = p.maxCooldownSeconds === undefined ? 'the default maxCooldownSeconds' : 'maxCooldownSeconds';
+    for (const field of ['cooldownSeconds', 'quarantineSeconds'] as const) {
+      const v = p[field];
+      if (typeof v === 'number' && Number.isFinite(v) && v > max) problems.push(`${path}.${field}: must not exceed ${given} (${max})`);
     }
   }
-  if (isRecord(registry?.fallbacks)) checkFallbacks(registry.fallbacks, problems);
-  checkSecretSchemes(normalized.secretResolvers, keys, problems);
-  if (isRecord(normalized.pricing)) checkPricing(normalized.pricing, problems);
-  if (isRecord(normalized.priorities)) {
-    for (const [id, v] of Object.entries(normalized.priorities)) {
-      if (typeof v !== 'number' || !Number.isFinite(v)) problems.push(`priorities.${id}: must be a number`);
-      if (!byId.has(id)) problems.push(`priorities.${id}: "${id}" is not a keyId of registry.keys`);
-    }
+}
+
+function checkPriorities(priorities: Record<string, unknown>, byId: ReadonlyMap<string, unknown>, problems: string[]): void {
+  for (const [id, v] of Object.entries(priorities)) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) problems.push(`${at('priorities', id)}: must be a number`);
+    else if (Math.abs(v) > PRIORITY_LIMIT) problems.push(`${at('priorities', id)}: must be between ${-PRIORITY_LIMIT} and ${PRIORITY_LIMIT}`);
+    if (!byId.has(id)) problems.push(`${at('priorities', id)}: "${id}" is not a keyId of registry.keys`);
   }
-  if (problems.length > 0) throw new ConfigurationError(problems);
-  // The validated form is a copy (normalizeOptions copies every key); hide each secretRef from JSON and inspect.
-  for (const k of keys as Array<Record<string, unknown>>) {
-    Object.defineProperty(k, 'secretRef', { value: k.secretRef, enumerable: false, writable: false, configurable: false });
-  }
-  return normalized as unknown as LlmRotateOptions;
 }
 
 const PRICE_FIELDS = ['inputPerMTok', 'outputPerMTok', 'cachedInputPerMTok'];
@@ -113,7 +160,7 @@ function checkSecretSchemes(resolvers: unknown, keys: unknown[], problems: strin
 
 function checkFallbacks(fallbacks: Record<string, unknown>, problems: string[]): void {
   for (const [from, targets] of Object.entries(fallbacks)) {
-    const path = `registry.fallbacks.${from}`;
+    const path = at('registry.fallbacks', from);
     if (!Array.isArray(targets)) {
       problems.push(`${path}: must be an array`);
       continue;
@@ -125,6 +172,7 @@ function checkFallbacks(fallbacks: Record<string, unknown>, problems: string[]):
           problems.push(`${path}[${i}].provider: must be one of ${PROVIDERS.join(', ')}`);
         }
         if (t.upstream !== undefined && typeof t.upstream !== 'string') problems.push(`${path}[${i}].upstream: must be a string`);
+        for (const k of Object.keys(t)) if (k !== 'provider' && k !== 'upstream') problems.push(`${at(`${path}[${i}]`, k)}: unknown option`);
         return;
       }
       problems.push(`${path}[${i}]: must be a model name or { provider, upstream? }`);
@@ -132,11 +180,16 @@ function checkFallbacks(fallbacks: Record<string, unknown>, problems: string[]):
   }
 }
 
+const TYPE_CONSTRAINTS: ReadonlySet<string> = new Set(['isNumber', 'isInt', 'isString', 'isBoolean', 'isArray', 'isObject']);
+
 function collect(errors: ValidationError[], prefix: string, out: string[]): void {
   for (const e of errors) {
-    const path = /^\d+$/.test(e.property) ? `${prefix}[${e.property}]` : prefix ? `${prefix}.${e.property}` : e.property;
+    const path = /^\d+$/.test(e.property) ? `${prefix}[${e.property}]` : at(prefix, e.property);
     if (e.constraints) {
-      for (const msg of Object.values(e.constraints)) out.push(`${path}: ${describe(msg, e.property)}`);
+      // A value of the wrong type fails its range checks too; name only the type problem.
+      const all = Object.entries(e.constraints);
+      const typed = all.filter(([name]) => TYPE_CONSTRAINTS.has(name));
+      for (const [, msg] of typed.length > 0 ? typed : all) out.push(`${path}: ${describe(msg, e.property)}`);
     }
     if (e.children && e.children.length > 0) collect(e.children, path, out);
   }

@@ -45,9 +45,23 @@ export function newKeyEntry(spec: StoreKeySpec): KeyEntry {
   };
 }
 
+/** The latest instant a Date can hold (+275760-09-13T00:00:00.000Z): what a deadline beyond it is shown as. */
+export const FAR_FUTURE_ISO = new Date(8.64e15).toISOString();
+
+/**
+ * A deadline as ISO text that never throws, whatever is stored: beyond the last representable date (or Infinity)
+ * it reads {@link FAR_FUTURE_ISO}; a value that is not a number (a corrupt store) reads null.
+ */
+export function deadlineIso(until: number): string | null {
+  if (Number.isNaN(until) || typeof until !== 'number') return null;
+  if (until >= 8.64e15) return FAR_FUTURE_ISO;
+  if (until <= -8.64e15) return new Date(-8.64e15).toISOString();
+  return new Date(until).toISOString();
+}
+
 /**
  * A snapshot row of an entry as of `now` (timer states that ran out read as PROBATION). `until` is the deadline
- * to show (a shared store's mirror shows the one Redis holds, on the local clock).
+ * to show (a shared store's mirror shows the one Redis holds, on the local clock). Never throws (see deadlineIso).
  */
 export function snapshotRow(e: KeyEntry, now: number, until = e.until): KeyStateSnapshot {
   const state = effectiveState(e, now);
@@ -55,7 +69,7 @@ export function snapshotRow(e: KeyEntry, now: number, until = e.until): KeyState
   return {
     keyId: e.keyId,
     state,
-    until: state === 'COOLDOWN' || state === 'QUARANTINE' ? new Date(until).toISOString() : null,
+    until: state === 'COOLDOWN' || state === 'QUARANTINE' ? deadlineIso(until) : null,
     consecutiveFailures: e.consecutiveFailures,
     leasesInUse: e.inFlight,
     requestsThisMinute: inWindow ? e.windowRequests : 0,

@@ -41,7 +41,6 @@ describe('chat() against a real OpenAI-format server', () => {
     expect(r).toMatchObject({ content: 'Hello from gpt-4o-mini', provider: 'openai', keyId: 'a', model: 'gpt-4o-mini', finishReason: 'stop' });
     expect(r.usage).toEqual({ inputTokens: 9, outputTokens: 3 });
     expect(r.attempts).toHaveLength(1);
-    expect(r.latencyMs).toBeGreaterThanOrEqual(0);
     const sent = fake.requests[0];
     expect(sent.path).toBe('/v1/chat/completions');
     expect(sent.headers.authorization).toBe('Bearer sk-test-a');
@@ -130,12 +129,15 @@ describe('chat() against a real OpenAI-format server', () => {
     const a = await stateOf('a');
     expect(a?.state).toBe('QUARANTINE');
     expect(Date.parse(a?.until as string)).toBe(clock.now() + 600_000);
-    // Quarantined keys answer again only after the timer, on probation: one failure sends them back.
-    fake.script('sk-test-a', 'auth');
+    // Quarantined keys answer again only after the timer, on probation: one failure sends them back. The failure is
+    // a transient one (a 5xx), which on an ACTIVE key would only count (1 of maxConsecutiveFailures = 3): only the
+    // probation rule quarantines here (an auth failure would quarantine from any state).
+    fake.script('sk-test-a', 'server_error');
     clock.advance(600_000);
+    expect((await stateOf('a'))?.state).toBe('PROBATION');
     fake.script('sk-test-b', 'rate_limit');
     await expect(lr.chat('gpt-4o-mini', MSG)).rejects.toThrow(AllKeysExhaustedError);
-    expect((await stateOf('a'))?.state).toBe('QUARANTINE');
+    expect(await stateOf('a')).toMatchObject({ state: 'QUARANTINE', consecutiveFailures: 2, until: new Date(clock.now() + 600_000).toISOString() });
     expect(JSON.stringify(events) + log.lines.join('\n')).not.toContain('sk-test-a');
   });
 
@@ -166,6 +168,17 @@ describe('chat() against a real OpenAI-format server', () => {
     expect(await stateOf('a')).toMatchObject({ state: 'ACTIVE', consecutiveFailures: 1 });
     await e.chat('gpt-4o-mini', MSG);
     expect(await stateOf('a')).toMatchObject({ state: 'QUARANTINE', consecutiveFailures: 2 });
+  });
+
+  it('latencyMs measures the call and each attempt (a timed-out attempt takes at least timeoutMs)', async () => {
+    fake.script('sk-test-a', 'timeout');
+    const e = await engine([{ keyId: 'a', priority: 1 }, { keyId: 'b' }], { providers: { openai: { timeoutMs: 300 } } });
+    const r = await e.chat('gpt-4o-mini', MSG);
+    expect(r.attempts.map((x) => x.outcome)).toEqual(['transient', 'success']);
+    expect(r.attempts[0].latencyMs).toBeGreaterThanOrEqual(295);
+    expect(Number.isInteger(r.latencyMs)).toBe(true);
+    // The call's latency covers both attempts (each rounded to whole ms).
+    expect(r.latencyMs).toBeGreaterThanOrEqual(r.attempts[0].latencyMs + r.attempts[1].latencyMs - 2);
   });
 
   it('classifies timeouts, malformed bodies and resets by error class', async () => {
@@ -307,10 +320,15 @@ describe('strategies through chat()', () => {
   });
 
   it('weighted picks in proportion to weight', async () => {
-    let i = 0;
-    const seq = [0.1, 0.5, 0.8, 0.95]; // total weight 4: a=[0,1) b=[1,4)
-    const got = await picks({ strategy: 'weighted' }, [{ keyId: 'a', weight: 1 }, { keyId: 'b', weight: 3 }], 4, () => seq[i++ % seq.length]);
-    expect(got).toEqual(['a', 'b', 'b', 'b']);
+    // Draws 0.1, 0.3, 0.6, 0.9 of the total weight. With a=1, b=3 (total 4: a=[0,1), b=[1,4)) they pick a,b,b,b;
+    // uniform weights would pick a,a,b,b and swapped weights a,a,a,b, so only honoured weights pass.
+    const seq = [0.1, 0.3, 0.6, 0.9];
+    const draws = () => {
+      let i = 0;
+      return () => seq[i++ % seq.length];
+    };
+    expect(await picks({ strategy: 'weighted' }, [{ keyId: 'a', weight: 1 }, { keyId: 'b', weight: 3 }], 4, draws())).toEqual(['a', 'b', 'b', 'b']);
+    expect(await picks({ strategy: 'weighted' }, [{ keyId: 'a', weight: 3 }, { keyId: 'b', weight: 1 }], 4, draws())).toEqual(['a', 'a', 'a', 'b']);
   });
 
   it('health_aware spreads load over equal keys and prefers priority', async () => {
