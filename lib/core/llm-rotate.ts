@@ -30,7 +30,7 @@ import { createAdapters } from './providers/registry';
 import { SecretResolver } from './secrets';
 import { STRATEGY_IMPLS } from './selection/strategies';
 import type { Candidate, CandidateList, SelectionStrategy } from './selection/strategy.interfaces';
-import { availableAt } from './store/availability';
+import { availableAt, BUSY_RETRY_MS } from './store/availability';
 import { createStateStore } from './store/create-store';
 import type { KeyOverride, Lease, StateStore, StoreHealth } from './store/store.interfaces';
 import { Exchange, readText } from './transport/http';
@@ -614,6 +614,13 @@ export class LlmRotate implements LeaseOwner {
       const wait = this.soonest(steps, w.tried);
       // A key came back between the pick and now (a release, a timer): look again at once, a few times at most.
       if (wait === 0 && raced++ < 3) continue;
+      // h3: the mirror says a key is free but the store keeps refusing it (lost lease races under contention): with
+      // maxWaitMs, back off with jitter (1–2× a delay growing to BUSY_RETRY_MS) until the deadline instead of failing.
+      if (wait === 0 && opts.maxWaitMs && this.clock.now() < deadline) {
+        const backoff = Math.min(BUSY_RETRY_MS, 2 ** Math.min(raced - 3, 6)) * (1 + this.random());
+        await this.sleep(Math.max(1, Math.min(Math.round(backoff), deadline - this.clock.now())), opts.signal);
+        continue;
+      }
       if (wait !== undefined && wait > 0 && opts.maxWaitMs && this.clock.now() + wait <= deadline) {
         await this.sleep(wait, opts.signal);
         w.tried = undefined;
