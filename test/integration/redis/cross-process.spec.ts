@@ -4,7 +4,7 @@ import { OpenAiFake } from '../../fakes/openai-fake';
 import type { TestKey } from '../../support/options';
 import { clientsNamed, RedisServer } from '../../support/redis-server';
 import { eventually, uniqueNamespace } from '../../support/redis-store';
-import { Worker } from '../../support/workers';
+import { killChildren, Worker } from '../../support/workers';
 
 const WORKERS = 4;
 const CALLS = 5;
@@ -22,6 +22,8 @@ describe('several worker processes share key health through Redis', () => {
   beforeAll(async () => {
     redis = await RedisServer.start();
   });
+  // Whatever happened in the test (a failed expectation, a worker that hung), no worker process survives it.
+  afterEach(() => killChildren());
   afterAll(async () => {
     // eslint-disable-next-line no-console
     console.log(

@@ -1,42 +1,116 @@
 /**
- * The Redis store's Lua scripts: one per step, each one atomic round trip (EVALSHA through ioredis
- * `defineCommand`). Time is Redis' own (`TIME`), so workers with skewed clocks agree on every timer.
+ * The Redis store's Lua scripts (EVALSHA through ioredis `defineCommand`). Time is Redis' own (`TIME`), so workers
+ * with skewed clocks agree on every timer.
  *
  * Per key two Redis keys, both under the namespace's hash tag (one Cluster slot):
  * - `{ns}:s:<keyId>` hash: `s` state, `u` until (ms, Redis time), `f` consecutive failures, `ws`/`wr`/`wt` the
- *   current one-minute window's start, requests and tokens, `x` = '1' when a reload retired the key.
- *   A missing hash reads as a fresh ACTIVE key.
+ *   current one-minute window's start, requests and tokens, `x` = '1' when a reload retired the key, `d` = '1' when
+ *   an operator disabled it. A missing hash reads as a fresh ACTIVE key.
  * - `{ns}:l:<keyId>` sorted set of leases: member = fencing token (unique per lease), score = expiry.
  *
- * Every script that reads a key answers with the same row (see {@link ROW_FIELDS}) so the caller refreshes its
- * mirror from any reply.
+ * Two scripts:
+ * - BATCH carries the hot path: any number of lease / report / release / override operations of one worker, on
+ *   any keys, applied in order in one atomic step (one round trip for all the calls of one tick).
+ * - SYNC registers, retires, merges and reads many keys (start-up, reload, resync after an outage, snapshot).
+ *
+ * Both answer every key they touch with the same row (see {@link ROW_FIELDS}), so the caller refreshes its mirror.
+ *
+ * Robust to whatever is stored: a Redis key of the wrong type (a string where the hash belongs, a hash where the
+ * lease set belongs) is deleted and the key starts afresh (the row says so); any other error on one key is reported
+ * in that key's row and the other keys of the step go on. Numbers read from Redis or from the caller are clamped
+ * (never NaN, negative or past 2^53, a deadline never past now + maxBenchMs), so no reply overflows an integer.
  */
 
-/** `s, u, f, n (live leases), m (soonest live lease expiry or -1), ws, wr, wt, x (1 = retired, 2 = disabled by an operator)`. */
-export const ROW_FIELDS = 9;
+/**
+ * A key's row: `s, u, f, n (live leases), m (soonest live lease expiry or -1), ws, wr, wt, x (1 = retired,
+ * 2 = disabled by an operator), flag (0 ok, 1 repaired: a Redis key of the wrong type was reset, 2 error), msg`.
+ */
+export const ROW_FIELDS = 11;
+
+/** Settings sent once per key in a BATCH: maxConcurrent, rpm, tpm, cooldownMs, quarantineMs, maxConsecutiveFailures, maxBenchMs. */
+export const KEY_ARGS = 7;
+/** ARGV slots per BATCH operation: type, key index, token (or override action), then up to four numbers. */
+export const OP_ARGS = 7;
+/** ARGV per key in SYNC: mode, merge state, merge until (ms from now), merge failures, tokens to free, maxBenchMs. */
+export const SYNC_ARGS = 6;
+
+/** Lease codes in a BATCH reply. */
+export const LEASED = 1;
+export const REFUSED = 0;
+export const RETIRED = -1;
+/** The key's Redis data could not be read or written (see the row's msg). */
+export const KEY_ERROR = -2;
 
 const PRELUDE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local WINDOW = 60000
+local MAXN = 9007199254740991
+local DEFAULT_MAXB = 3600000
+local STATES = {ACTIVE = true, COOLDOWN = true, QUARANTINE = true, PROBATION = true}
 
--- x: 1 retired by a reload, 2 disabled by an operator, 0 neither.
-local function read(sk)
-  local h = redis.call('HMGET', sk, 's', 'u', 'f', 'ws', 'wr', 'wt', 'x', 'd')
-  local x = 0
-  if h[7] == '1' then x = 1 elseif h[8] == '1' then x = 2 end
-  return h[1] or 'ACTIVE', tonumber(h[2]) or 0, tonumber(h[3]) or 0, tonumber(h[4]) or 0, tonumber(h[5]) or 0, tonumber(h[6]) or 0, x
+-- Any value as an integer in [0, hi]: missing, NaN, negative or not a number read as 0, too big as hi.
+local function int(v, hi)
+  local x = tonumber(v)
+  if x == nil or x ~= x or x <= 0 then return 0 end
+  if x > hi then return hi end
+  return math.floor(x)
 end
 
--- Live leases, and the soonest expiry among them when \`withMin\` (only maxConcurrent needs it; -1 otherwise).
-local function live(lk, withMin)
-  local n = redis.call('ZCOUNT', lk, '(' .. now, '+inf')
-  local m = -1
-  if n > 0 and withMin then
-    local first = redis.call('ZRANGEBYSCORE', lk, '(' .. now, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
-    m = tonumber(first[2])
+local function failed(r)
+  return type(r) == 'table' and r.err ~= nil
+end
+
+-- A call on one key's data; an error marks that key (flag 2) instead of failing the whole step.
+local function try(k, ...)
+  local r = redis.pcall(...)
+  if failed(r) then
+    k.flag = 2
+    k.msg = r.err
+    return nil
   end
-  return n, m
+  return r
+end
+
+-- Reads a key's hash and live leases into a table (expired leases are dropped). A Redis key of the wrong type is
+-- deleted (flag 1): the key starts afresh rather than poisoning every step. Other errors: flag 2.
+local function load(sk, lk, maxb)
+  if maxb <= 0 then maxb = DEFAULT_MAXB end
+  local k = {sk = sk, lk = lk, flag = 0, msg = '', maxb = maxb, s = 'ACTIVE', u = 0, f = 0, ws = 0, wr = 0, wt = 0,
+    ret = false, d = false, n = 0, ttl = 0, hd = false, wd = false}
+  local h = redis.pcall('HMGET', sk, 's', 'u', 'f', 'ws', 'wr', 'wt', 'x', 'd')
+  if failed(h) then
+    if string.find(h.err, 'WRONGTYPE', 1, true) then
+      redis.call('DEL', sk)
+      k.flag = 1
+      h = {}
+    else
+      k.flag = 2
+      k.msg = h.err
+      return k
+    end
+  end
+  local z = redis.pcall('ZREMRANGEBYSCORE', lk, '-inf', now)
+  if failed(z) then
+    if string.find(z.err, 'WRONGTYPE', 1, true) then
+      redis.call('DEL', lk)
+      k.flag = 1
+    else
+      k.flag = 2
+      k.msg = z.err
+      return k
+    end
+  end
+  if h[1] and STATES[h[1]] then k.s = h[1] end
+  k.u = int(h[2], now + maxb)
+  k.f = int(h[3], 1000000000)
+  k.ws = int(h[4], MAXN)
+  k.wr = int(h[5], MAXN)
+  k.wt = int(h[6], MAXN)
+  k.ret = h[7] == '1'
+  k.d = h[8] == '1'
+  k.n = redis.call('ZCARD', lk)
+  return k
 end
 
 local function benched(st)
@@ -47,11 +121,30 @@ local function effective(s, u)
   if benched(s) and u <= now then return 'PROBATION' end
   return s
 end
+
+local function xflag(k)
+  if k.ret then return 1 elseif k.d then return 2 end
+  return 0
+end
+
+-- Appends the key's row to out.
+local function row(k, out)
+  if k.flag == 2 then
+    for _, v in ipairs({'ACTIVE', 0, 0, 0, -1, 0, 0, 0, 0, 2, k.msg}) do out[#out + 1] = v end
+    return
+  end
+  local m = -1
+  if k.n > 0 then
+    local first = redis.call('ZRANGE', k.lk, 0, 0, 'WITHSCORES')
+    if first[2] then m = int(first[2], MAXN) end
+  end
+  for _, v in ipairs({k.s, k.u, k.f, k.n, m, k.ws, k.wr, k.wt, xflag(k), k.flag, k.msg}) do out[#out + 1] = v end
+end
 `;
 
 /**
  * The Lua mirror of `transition()` in lib/core/health/transitions.ts (SPEC §4); the shared table in
- * test/support/transition-cases.ts runs against both.
+ * test/support/transition-cases.ts runs against both. Every wait is capped at the key's maxBenchMs.
  */
 const TRANSITION = `
 -- cool() and quarantine() of transitions.ts: keep the worse state and the later deadline.
@@ -65,8 +158,9 @@ local function bench(u, eff, deadline, f, quarantine)
   return 'COOLDOWN', deadline, f
 end
 
--- ra: retry-after ms (0: none); cd: a success's "window spent" cooldown, ms from now (0: none).
-local function transition(s, u, f, kind, ra, cd, cms, qms, maxf)
+-- ra: retry-after ms (0: none); cd: a success's "window spent" cooldown, ms from now (0: none); both already capped.
+local function transition(k, kind, ra, cd)
+  local s, u, f = k.s, k.u, k.f
   local eff = effective(s, u)
   if kind == 'success' then
     if cd > 0 then return bench(u, eff, now + cd, 0, false) end
@@ -74,14 +168,14 @@ local function transition(s, u, f, kind, ra, cd, cms, qms, maxf)
     if eff == 'ACTIVE' and f == 0 then return s, u, f end
     return 'ACTIVE', 0, 0
   elseif kind == 'rate_limit' then
-    local ms = cms
+    local ms = k.cms
     if ra > 0 then ms = ra end
     return bench(u, eff, now + ms, f, false)
   elseif kind == 'auth' then
-    return bench(u, eff, now + qms, f + 1, true)
+    return bench(u, eff, now + k.qms, f + 1, true)
   elseif kind == 'transient' then
     local nf = f + 1
-    if eff == 'PROBATION' or nf >= maxf then return bench(u, eff, now + qms, nf, true) end
+    if eff == 'PROBATION' or nf >= k.maxf then return bench(u, eff, now + k.qms, nf, true) end
     if benched(eff) then return s, u, nf end
     return 'ACTIVE', 0, nf
   end
@@ -91,171 +185,193 @@ end
 `;
 
 /**
- * Lease. KEYS: state, leases. ARGV: token, ttlMs, maxConcurrent, rpm, tpm (0 = unlimited).
- * Re-checks availability (timer state, live leases against maxConcurrent, the rpm/tpm window) and takes a
- * fenced lease. Reply: `[code, now, ...row]`, code 1 leased, 0 not available, -1 retired.
+ * One worker's operations of one tick, in order, in one atomic step.
+ * KEYS: state/leases pairs, one per distinct key. ARGV: {@link KEY_ARGS} settings per key, then {@link OP_ARGS} per
+ * operation: `l` lease (token, ttlMs), `r` report + release (token, kind, retryAfterMs, cooldownInMs, tokens),
+ * `x` release (token), `o` operator override (action in the token slot).
+ * A lease re-checks availability (timer state, live leases against maxConcurrent, the rpm/tpm window); a report
+ * applies the transition, counts tokens and frees its lease; releases and reports free only their own token.
+ * Reply: `[now, code per operation…, row per key…]`; a lease's code is 1 leased, 0 refused, -1 retired, -2 error.
  */
-export const LEASE_LUA = `${PRELUDE}
-local sk, lk = KEYS[1], KEYS[2]
-local ttl, maxc, rpm, tpm = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local s, u, f, ws, wr, wt, x = read(sk)
-local code = 1
-if x == 1 then code = -1 elseif x == 2 or (benched(s) and u > now) then code = 0 end
--- Expired leases go first (an empty set is deleted by Redis), so what is left is live.
-redis.call('ZREMRANGEBYSCORE', lk, '-inf', now)
-local n = redis.call('ZCARD', lk)
-if code == 1 and maxc > 0 and n >= maxc then code = 0 end
-local limited = rpm > 0 or tpm > 0
-if limited then
+export const BATCH_LUA = `${PRELUDE}${TRANSITION}
+local nk = #KEYS / 2
+local K = {}
+for i = 1, nk do
+  local b = (i - 1) * ${KEY_ARGS}
+  local k = load(KEYS[2 * i - 1], KEYS[2 * i], int(ARGV[b + 7], MAXN))
+  k.maxc = int(ARGV[b + 1], MAXN)
+  k.rpm = int(ARGV[b + 2], MAXN)
+  k.tpm = int(ARGV[b + 3], MAXN)
+  k.cms = int(ARGV[b + 4], k.maxb)
+  k.qms = int(ARGV[b + 5], k.maxb)
+  k.maxf = int(ARGV[b + 6], MAXN)
+  K[i] = k
+end
+
+local function roll(k)
   local cur = now - now % WINDOW
-  if ws ~= cur then ws = cur; wr = 0; wt = 0 end
-  if code == 1 and ((rpm > 0 and wr >= rpm) or (tpm > 0 and wt >= tpm)) then code = 0 end
+  if k.ws ~= cur then
+    k.ws = cur
+    k.wr = 0
+    k.wt = 0
+  end
 end
-if code == 1 then
-  redis.call('ZADD', lk, now + ttl, ARGV[1])
-  -- The set lives as long as its longest lease (never shortened by a worker with a shorter TTL).
-  if n == 0 or redis.call('PTTL', lk) < ttl then redis.call('PEXPIRE', lk, ttl) end
-  n = n + 1
+
+local function lease(k, tok, ttl)
+  if k.ret then return -1 end
+  if k.d or (benched(k.s) and k.u > now) then return 0 end
+  if k.maxc > 0 and k.n >= k.maxc then return 0 end
+  local limited = k.rpm > 0 or k.tpm > 0
   if limited then
-    wr = wr + 1
-    redis.call('HSET', sk, 'ws', ws, 'wr', wr, 'wt', wt)
+    roll(k)
+    if (k.rpm > 0 and k.wr >= k.rpm) or (k.tpm > 0 and k.wt >= k.tpm) then return 0 end
   end
+  if try(k, 'ZADD', k.lk, now + ttl, tok) == nil then return -2 end
+  k.n = k.n + 1
+  if ttl > k.ttl then k.ttl = ttl end
+  if limited then
+    k.wr = k.wr + 1
+    k.wd = true
+  end
+  return 1
 end
-local m = -1
-if n > 0 and maxc > 0 then m = tonumber(redis.call('ZRANGE', lk, 0, 0, 'WITHSCORES')[2]) end
-return {code, now, s, u, f, n, m, ws, wr, wt, x}
-`;
 
-/**
- * Report (+ release). KEYS: state, leases. ARGV: token, kind, retryAfterMs, cooldownInMs, tokens, cooldownMs,
- * quarantineMs, maxConsecutiveFailures, tpm, maxConcurrent. Applies the transition, counts tokens, frees the lease by its
- * token (a stale token frees nothing). Reply: `[now, ...row]`.
- */
-export const REPORT_LUA = `${PRELUDE}${TRANSITION}
-local sk, lk = KEYS[1], KEYS[2]
-local s, u, f, ws, wr, wt, x = read(sk)
-if x == 0 then
-  local ns, nu, nf = transition(s, u, f, ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]))
-  if ns ~= s or nu ~= u or nf ~= f then
-    redis.call('HSET', sk, 's', ns, 'u', nu, 'f', nf)
-    s, u, f = ns, nu, nf
-  end
-  local tokens, tpm = tonumber(ARGV[5]), tonumber(ARGV[9])
-  if tokens > 0 and tpm > 0 then
-    local cur = now - now % WINDOW
-    if ws ~= cur then ws = cur; wr = 0; wt = 0 end
-    wt = wt + tokens
-    redis.call('HSET', sk, 'ws', ws, 'wr', wr, 'wt', wt)
-  end
+local function free(k, tok)
+  local r = try(k, 'ZREM', k.lk, tok)
+  if r == nil then return -2 end
+  k.n = k.n - r
+  return 1
 end
-redis.call('ZREM', lk, ARGV[1])
-local n, m = live(lk, tonumber(ARGV[10]) > 0)
-return {now, s, u, f, n, m, ws, wr, wt, x}
-`;
 
-/**
- * Release. KEYS: state, leases. ARGV: token, maxConcurrent. Frees the lease by its token only.
- * Reply: `[now, ...row]`.
- */
-export const RELEASE_LUA = `${PRELUDE}
-redis.call('ZREM', KEYS[2], ARGV[1])
-local s, u, f, ws, wr, wt, x = read(KEYS[1])
-local n, m = live(KEYS[2], tonumber(ARGV[2]) > 0)
-return {now, s, u, f, n, m, ws, wr, wt, x}
+local function report(k, tok, kind, ra, cd, tokens)
+  if free(k, tok) < 0 then return -2 end
+  if k.ret or k.d then return 1 end
+  local ns, nu, nf = transition(k, kind, int(ra, k.maxb), int(cd, k.maxb))
+  if ns ~= k.s or nu ~= k.u or nf ~= k.f then
+    k.s, k.u, k.f = ns, nu, nf
+    k.hd = true
+  end
+  tokens = int(tokens, MAXN)
+  if tokens > 0 and k.tpm > 0 then
+    roll(k)
+    k.wt = k.wt + tokens
+    k.wd = true
+  end
+  return 1
+end
+
+local function override(k, a)
+  if a == 'disable' then
+    if try(k, 'HSET', k.sk, 'd', '1') == nil then return -2 end
+    k.d = true
+  elseif a == 'enable' then
+    if k.d then
+      if try(k, 'HDEL', k.sk, 'd') == nil then return -2 end
+      k.d = false
+      k.s, k.u, k.f = 'ACTIVE', 0, 0
+      k.hd = true
+    end
+  else
+    k.s, k.u, k.f = 'ACTIVE', 0, 0
+    k.hd = true
+  end
+  return 1
+end
+
+local out = {now}
+for j = nk * ${KEY_ARGS} + 1, #ARGV, ${OP_ARGS} do
+  local op, k, tok = ARGV[j], K[tonumber(ARGV[j + 1])], ARGV[j + 2]
+  local code = -2
+  if k.flag ~= 2 then
+    if op == 'l' then code = lease(k, tok, int(ARGV[j + 3], MAXN))
+    elseif op == 'r' then code = report(k, tok, ARGV[j + 3], ARGV[j + 4], ARGV[j + 5], ARGV[j + 6])
+    elseif op == 'x' then code = free(k, tok)
+    elseif op == 'o' then code = override(k, tok)
+    end
+  end
+  out[#out + 1] = code
+end
+
+for i = 1, nk do
+  local k = K[i]
+  if k.flag ~= 2 and (k.hd or k.wd) then
+    local a = {}
+    if k.hd then a = {'s', k.s, 'u', k.u, 'f', k.f} end
+    if k.wd then
+      a[#a + 1] = 'ws'; a[#a + 1] = k.ws; a[#a + 1] = 'wr'; a[#a + 1] = k.wr; a[#a + 1] = 'wt'; a[#a + 1] = k.wt
+    end
+    try(k, 'HSET', k.sk, unpack(a))
+  end
+  -- The lease set lives as long as its longest lease (never shortened by a worker with a shorter TTL).
+  if k.flag ~= 2 and k.ttl > 0 and redis.call('PTTL', k.lk) < k.ttl then redis.call('PEXPIRE', k.lk, k.ttl) end
+  row(k, out)
+end
+return out
 `;
 
 /**
  * Sync: registers, retires, merges and reads many keys in one step (start-up, reload, resynchronisation after an
- * outage, snapshot). KEYS: state/leases pairs. ARGV: five per key:
+ * outage, snapshot). KEYS: state/leases pairs. ARGV: {@link SYNC_ARGS} per key:
  * - mode: `n` new to this worker (a retired key is revived as fresh ACTIVE; a missing one registered),
  *   `k` keep (register when missing, never revive), `r` retire (other workers stop leasing it), `p` peek (read only);
  * - merge state (`COOLDOWN`/`QUARANTINE` learnt locally while Redis was away, or ''), its until as ms from now,
  *   its consecutive failures: merged pessimistically (worse state, later deadline, more failures);
- * - space-separated lease tokens to free (leases settled while Redis was away).
+ * - space-separated lease tokens to free (leases settled while Redis was away);
+ * - the key's maxBenchMs (caps every deadline).
  * Reply: `[now, ...row per key]`.
  */
 export const SYNC_LUA = `${PRELUDE}
 local out = {now}
 for i = 1, #KEYS / 2 do
   local sk, lk = KEYS[2 * i - 1], KEYS[2 * i]
-  local b = (i - 1) * 5
+  local b = (i - 1) * ${SYNC_ARGS}
   local mode = ARGV[b + 1]
-  if mode == 'r' then
-    redis.call('HSET', sk, 'x', '1')
-  elseif mode == 'n' or mode == 'k' then
-    if mode == 'n' and redis.call('HGET', sk, 'x') == '1' then redis.call('DEL', sk) end
-    if redis.call('EXISTS', sk) == 0 then redis.call('HSET', sk, 's', 'ACTIVE', 'u', 0, 'f', 0) end
-    local ms = ARGV[b + 2]
-    if ms ~= '' or tonumber(ARGV[b + 4]) > 0 then
-      local s, u, f, ws, wr, wt, x = read(sk)
-      if x == 0 then
-        local eff = effective(s, u)
-        local mu = now + tonumber(ARGV[b + 3])
-        local ns, nu = s, u
+  local maxb = int(ARGV[b + 6], MAXN)
+  local k = load(sk, lk, maxb)
+  if k.flag ~= 2 and mode ~= 'p' then
+    if mode == 'r' then
+      if try(k, 'HSET', sk, 'x', '1') then k.ret = true end
+    else
+      if mode == 'n' and k.ret then
+        redis.call('DEL', sk)
+        k = load(sk, lk, maxb)
+      end
+      if k.flag ~= 2 and redis.call('EXISTS', sk) == 0 then try(k, 'HSET', sk, 's', 'ACTIVE', 'u', 0, 'f', 0) end
+      local ms = ARGV[b + 2]
+      local mf = int(ARGV[b + 4], 1000000000)
+      if k.flag ~= 2 and not k.ret and not k.d and (benched(ms) or mf > 0) then
+        local eff = effective(k.s, k.u)
+        local mu = now + int(ARGV[b + 3], k.maxb)
         if benched(ms) and mu > now then
           if benched(eff) then
-            nu = math.max(u, mu)
-            if eff == 'QUARANTINE' or ms == 'QUARANTINE' then ns = 'QUARANTINE' else ns = 'COOLDOWN' end
+            k.u = math.max(k.u, mu)
+            if eff == 'QUARANTINE' or ms == 'QUARANTINE' then k.s = 'QUARANTINE' else k.s = 'COOLDOWN' end
           else
-            ns, nu = ms, mu
+            k.s, k.u = ms, mu
           end
         end
-        redis.call('HSET', sk, 's', ns, 'u', nu, 'f', math.max(f, tonumber(ARGV[b + 4])))
+        k.f = math.max(k.f, mf)
+        try(k, 'HSET', sk, 's', k.s, 'u', k.u, 'f', k.f)
       end
     end
+    if k.flag ~= 2 then
+      for tok in string.gmatch(ARGV[b + 5], '%S+') do k.n = k.n - redis.call('ZREM', lk, tok) end
+    end
   end
-  if mode ~= 'p' then
-    for tok in string.gmatch(ARGV[b + 5], '%S+') do redis.call('ZREM', lk, tok) end
-    redis.call('ZREMRANGEBYSCORE', lk, '-inf', now)
-  end
-  local s, u, f, ws, wr, wt, x = read(sk)
-  local n, m = live(lk, true)
-  out[#out + 1] = s
-  out[#out + 1] = u
-  out[#out + 1] = f
-  out[#out + 1] = n
-  out[#out + 1] = m
-  out[#out + 1] = ws
-  out[#out + 1] = wr
-  out[#out + 1] = wt
-  out[#out + 1] = x
+  row(k, out)
 end
 return out
 `;
 
-/**
- * An operator's action on one key (see \`StateStore.override\`). KEYS: state, leases. ARGV: \`disable\` | \`enable\` | \`reset\`.
- * Reply: \`[now, ...row]\`.
- */
-export const OVERRIDE_LUA = `${PRELUDE}
-local sk, lk, a = KEYS[1], KEYS[2], ARGV[1]
-if a == 'disable' then
-  redis.call('HSET', sk, 'd', '1')
-elseif a == 'enable' then
-  if redis.call('HGET', sk, 'd') == '1' then
-    redis.call('HDEL', sk, 'd')
-    redis.call('HSET', sk, 's', 'ACTIVE', 'u', 0, 'f', 0)
-  end
-else
-  redis.call('HSET', sk, 's', 'ACTIVE', 'u', 0, 'f', 0)
-end
-local s, u, f, ws, wr, wt, x = read(sk)
-local n, m = live(lk, true)
-return {now, s, u, f, n, m, ws, wr, wt, x}
-`;
-
-/** A row as ioredis returns it (strings for bulk replies, numbers for integers). */
+/** A reply as ioredis returns it (strings for bulk replies, numbers for integers). */
 export type ScriptReply = Array<string | number>;
 
 type ScriptFn = (...args: Array<string | number>) => Promise<ScriptReply>;
 
 /** The commands {@link defineScripts} adds to a client (names are prefixed so they never clash with a user's). */
 export interface ScriptCommands {
-  llmrotateLease: ScriptFn;
-  llmrotateReport: ScriptFn;
-  llmrotateRelease: ScriptFn;
+  llmrotateBatch: ScriptFn;
   llmrotateSync: ScriptFn;
-  llmrotateOverride: ScriptFn;
 }
 
 /** The bit of an ioredis `Redis`/`Cluster` this needs. */
@@ -265,14 +381,11 @@ export interface ScriptHost {
 
 /**
  * Registers the scripts once on a client: ioredis sends EVAL the first time per connection and EVALSHA after
- * (and re-sends on NOSCRIPT, e.g. after a Redis restart), one round trip either way.
+ * (and re-sends on NOSCRIPT, e.g. after a Redis restart), one round trip either way. Both take a variable number
+ * of keys: the caller passes the count first.
  */
 export function defineScripts(client: ScriptHost): ScriptCommands {
-  client.defineCommand('llmrotateLease', { lua: LEASE_LUA, numberOfKeys: 2 });
-  client.defineCommand('llmrotateReport', { lua: REPORT_LUA, numberOfKeys: 2 });
-  client.defineCommand('llmrotateRelease', { lua: RELEASE_LUA, numberOfKeys: 2 });
-  client.defineCommand('llmrotateOverride', { lua: OVERRIDE_LUA, numberOfKeys: 2 });
-  // Variable key count: the caller passes it first.
+  client.defineCommand('llmrotateBatch', { lua: BATCH_LUA });
   client.defineCommand('llmrotateSync', { lua: SYNC_LUA });
   return client as unknown as ScriptCommands;
 }
