@@ -45,16 +45,16 @@ export function batchArgs(ops: readonly BatchOp[]): { args: Array<string | numbe
     const k = index.get(op.e) as number;
     switch (op.t) {
       case 'l':
-        args.push('l', k, op.token, op.ttl, '', '', '');
+        args.push(`l ${k} ${op.token} ${op.ttl}`);
         break;
       case 'r':
-        args.push('r', k, op.token, op.kind, op.retryAfterMs, op.cooldownInMs, op.tokens);
+        args.push(`r ${k} ${op.token} ${op.kind} ${op.retryAfterMs} ${op.cooldownInMs} ${op.tokens}`);
         break;
       case 'x':
-        args.push('x', k, op.token, '', '', '', '');
+        args.push(`x ${k} ${op.token}`);
         break;
       case 'o':
-        args.push('o', k, op.action, '', '', '', '');
+        args.push(`o ${k} ${op.action}`);
         break;
     }
   }

@@ -96,11 +96,15 @@ export function applyRow(e: RedisEntry, r: ScriptReply, i: number, offset: numbe
   } else if (!e.spec.enabled || e.retired || e.operatorDisabled) {
     e.state = 'DISABLED';
   }
-  const n = num(r[i + 3]) - e.pendingFrees;
-  const m = num(r[i + 4], -1);
+  const counted = num(r[i + 3], -1);
+  if (counted >= 0) {
+    // Not counted (-1): a key without maxConcurrent, whose count only snapshots need (SYNC counts).
+    const n = counted - e.pendingFrees;
+    const m = num(r[i + 4], -1);
+    e.inFlight = n > 0 ? n : 0;
+    e.leaseMinExpiry = m < 0 || n <= 0 ? Infinity : m - offset;
+  }
   const ws = num(r[i + 5]);
-  e.inFlight = n > 0 ? n : 0;
-  e.leaseMinExpiry = m < 0 || n <= 0 ? Infinity : m - offset;
   e.windowStart = ws > 0 ? ws - offset : 0;
   e.windowRequests = num(r[i + 6]);
   e.windowTokens = num(r[i + 7]);

@@ -22,15 +22,14 @@
  */
 
 /**
- * A key's row: `s, u, f, n (live leases), m (soonest live lease expiry or -1), ws, wr, wt, x (1 = retired,
- * 2 = disabled by an operator), flag (0 ok, 1 repaired: a Redis key of the wrong type was reset, 2 error), msg`.
+ * A key's row: `s, u, f, n (live leases; -1 when the step did not count them), m (soonest live lease expiry or -1),
+ * ws, wr, wt, x (1 = retired, 2 = disabled by an operator), flag (0 ok, 1 repaired: a Redis key of the wrong type
+ * was reset, 2 error), msg`.
  */
 export const ROW_FIELDS = 11;
 
 /** Settings sent once per key in a BATCH: maxConcurrent, rpm, tpm, cooldownMs, quarantineMs, maxConsecutiveFailures, maxBenchMs. */
 export const KEY_ARGS = 7;
-/** ARGV slots per BATCH operation: type, key index, token (or override action), then up to four numbers. */
-export const OP_ARGS = 7;
 /** ARGV per key in SYNC: mode, merge state, merge until (ms from now), merge failures, tokens to free, maxBenchMs. */
 export const SYNC_ARGS = 6;
 
@@ -57,14 +56,20 @@ local function int(v, hi)
   return math.floor(x)
 end
 
-local function failed(r)
-  return type(r) == 'table' and r.err ~= nil
+local function wrongtype(r)
+  return type(r) == 'table' and r.err ~= nil and string.find(r.err, 'WRONGTYPE', 1, true) ~= nil
 end
 
--- A call on one key's data; an error marks that key (flag 2) instead of failing the whole step.
-local function try(k, ...)
+-- A call on one key's data: a Redis key of the wrong type is deleted and the call made again (flag 1: the key
+-- starts afresh rather than poisoning every step); any other error marks the key (flag 2) and returns nil.
+local function try(k, rk, ...)
   local r = redis.pcall(...)
-  if failed(r) then
+  if wrongtype(r) then
+    redis.call('DEL', rk)
+    k.flag = 1
+    r = redis.pcall(...)
+  end
+  if type(r) == 'table' and r.err ~= nil then
     k.flag = 2
     k.msg = r.err
     return nil
@@ -72,35 +77,13 @@ local function try(k, ...)
   return r
 end
 
--- Reads a key's hash and live leases into a table (expired leases are dropped). A Redis key of the wrong type is
--- deleted (flag 1): the key starts afresh rather than poisoning every step. Other errors: flag 2.
-local function load(sk, lk, maxb)
+-- A key's settings and hash: k.s, k.u (capped at now + maxBenchMs), k.f, the window, k.ret / k.d.
+local function key(sk, lk, maxb)
   if maxb <= 0 then maxb = DEFAULT_MAXB end
   local k = {sk = sk, lk = lk, flag = 0, msg = '', maxb = maxb, s = 'ACTIVE', u = 0, f = 0, ws = 0, wr = 0, wt = 0,
-    ret = false, d = false, n = 0, ttl = 0, hd = false, wd = false}
-  local h = redis.pcall('HMGET', sk, 's', 'u', 'f', 'ws', 'wr', 'wt', 'x', 'd')
-  if failed(h) then
-    if string.find(h.err, 'WRONGTYPE', 1, true) then
-      redis.call('DEL', sk)
-      k.flag = 1
-      h = {}
-    else
-      k.flag = 2
-      k.msg = h.err
-      return k
-    end
-  end
-  local z = redis.pcall('ZREMRANGEBYSCORE', lk, '-inf', now)
-  if failed(z) then
-    if string.find(z.err, 'WRONGTYPE', 1, true) then
-      redis.call('DEL', lk)
-      k.flag = 1
-    else
-      k.flag = 2
-      k.msg = z.err
-      return k
-    end
-  end
+    ret = false, d = false, n = -1, m = -1}
+  local h = try(k, sk, 'HMGET', sk, 's', 'u', 'f', 'ws', 'wr', 'wt', 'x', 'd')
+  if h == nil then return k end
   if h[1] and STATES[h[1]] then k.s = h[1] end
   k.u = int(h[2], now + maxb)
   k.f = int(h[3], 1000000000)
@@ -109,8 +92,19 @@ local function load(sk, lk, maxb)
   k.wt = int(h[6], MAXN)
   k.ret = h[7] == '1'
   k.d = h[8] == '1'
-  k.n = redis.call('ZCARD', lk)
   return k
+end
+
+-- Live leases (k.n) and the soonest expiry among them (k.m, -1 when none).
+local function count(k)
+  local n = try(k, k.lk, 'ZCOUNT', k.lk, '(' .. now, '+inf')
+  if n == nil then return end
+  k.n = n
+  k.m = -1
+  if n > 0 then
+    local first = redis.call('ZRANGEBYSCORE', k.lk, '(' .. now, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+    if first[2] then k.m = int(first[2], MAXN) end
+  end
 end
 
 local function benched(st)
@@ -122,23 +116,18 @@ local function effective(s, u)
   return s
 end
 
-local function xflag(k)
-  if k.ret then return 1 elseif k.d then return 2 end
-  return 0
-end
-
--- Appends the key's row to out.
+-- Appends the key's row to out (n and m are -1 when this step did not count the leases).
 local function row(k, out)
+  local x = 0
+  if k.ret then x = 1 elseif k.d then x = 2 end
+  local i = #out
   if k.flag == 2 then
-    for _, v in ipairs({'ACTIVE', 0, 0, 0, -1, 0, 0, 0, 0, 2, k.msg}) do out[#out + 1] = v end
+    out[i + 1], out[i + 2], out[i + 3], out[i + 4], out[i + 5], out[i + 6] = 'ACTIVE', 0, 0, -1, -1, 0
+    out[i + 7], out[i + 8], out[i + 9], out[i + 10], out[i + 11] = 0, 0, 0, 2, k.msg
     return
   end
-  local m = -1
-  if k.n > 0 then
-    local first = redis.call('ZRANGE', k.lk, 0, 0, 'WITHSCORES')
-    if first[2] then m = int(first[2], MAXN) end
-  end
-  for _, v in ipairs({k.s, k.u, k.f, k.n, m, k.ws, k.wr, k.wt, xflag(k), k.flag, k.msg}) do out[#out + 1] = v end
+  out[i + 1], out[i + 2], out[i + 3], out[i + 4], out[i + 5], out[i + 6] = k.s, k.u, k.f, k.n, k.m, k.ws
+  out[i + 7], out[i + 8], out[i + 9], out[i + 10], out[i + 11] = k.wr, k.wt, x, k.flag, k.msg
 end
 `;
 
@@ -186,25 +175,36 @@ end
 
 /**
  * One worker's operations of one tick, in order, in one atomic step.
- * KEYS: state/leases pairs, one per distinct key. ARGV: {@link KEY_ARGS} settings per key, then {@link OP_ARGS} per
- * operation: `l` lease (token, ttlMs), `r` report + release (token, kind, retryAfterMs, cooldownInMs, tokens),
- * `x` release (token), `o` operator override (action in the token slot).
+ * KEYS: state/leases pairs, one per distinct key. ARGV: {@link KEY_ARGS} settings per key, then one argument per
+ * operation, space-separated: `l <key#> <token> <ttlMs>` lease, `r <key#> <token> <kind> <retryAfterMs>
+ * <cooldownInMs> <tokens>` report + release, `x <key#> <token>` release, `o <key#> <action>` operator override.
  * A lease re-checks availability (timer state, live leases against maxConcurrent, the rpm/tpm window); a report
  * applies the transition, counts tokens and frees its lease; releases and reports free only their own token.
  * Reply: `[now, code per operation…, row per key…]`; a lease's code is 1 leased, 0 refused, -1 retired, -2 error.
+ *
+ * Cost: per key one HMGET, the writes it needs (one HSET, one ZADD for all its leases, one ZREM for all its
+ * released tokens) and one PTTL when leased; keys with maxConcurrent also count their live leases (ZCOUNT, and
+ * one ZREM per freed token so a slot freed in this step can be leased again in it). Expired leases are purged when
+ * the lease set's TTL is renewed (at most once per TTL), and by SYNC.
  */
 export const BATCH_LUA = `${PRELUDE}${TRANSITION}
 local nk = #KEYS / 2
 local K = {}
 for i = 1, nk do
   local b = (i - 1) * ${KEY_ARGS}
-  local k = load(KEYS[2 * i - 1], KEYS[2 * i], int(ARGV[b + 7], MAXN))
+  local k = key(KEYS[2 * i - 1], KEYS[2 * i], int(ARGV[b + 7], MAXN))
   k.maxc = int(ARGV[b + 1], MAXN)
   k.rpm = int(ARGV[b + 2], MAXN)
   k.tpm = int(ARGV[b + 3], MAXN)
   k.cms = int(ARGV[b + 4], k.maxb)
   k.qms = int(ARGV[b + 5], k.maxb)
   k.maxf = int(ARGV[b + 6], MAXN)
+  k.ttl = 0
+  k.hd = false
+  k.wd = false
+  k.add = {}
+  k.rem = {}
+  if k.flag ~= 2 and k.maxc > 0 then count(k) end
   K[i] = k
 end
 
@@ -226,8 +226,13 @@ local function lease(k, tok, ttl)
     roll(k)
     if (k.rpm > 0 and k.wr >= k.rpm) or (k.tpm > 0 and k.wt >= k.tpm) then return 0 end
   end
-  if try(k, 'ZADD', k.lk, now + ttl, tok) == nil then return -2 end
-  k.n = k.n + 1
+  local a = k.add
+  a[#a + 1] = now + ttl
+  a[#a + 1] = tok
+  if k.maxc > 0 then
+    k.n = k.n + 1
+    if k.m < 0 or now + ttl < k.m then k.m = now + ttl end
+  end
   if ttl > k.ttl then k.ttl = ttl end
   if limited then
     k.wr = k.wr + 1
@@ -236,10 +241,18 @@ local function lease(k, tok, ttl)
   return 1
 end
 
+-- Frees a token. With maxConcurrent the slot counts at once (a stale token frees nothing: fencing).
 local function free(k, tok)
-  local r = try(k, 'ZREM', k.lk, tok)
-  if r == nil then return -2 end
-  k.n = k.n - r
+  if k.maxc > 0 then
+    local r = try(k, k.lk, 'ZREM', k.lk, tok)
+    if r == nil then return -2 end
+    if r > 0 then
+      k.n = k.n - r
+      k.mdirty = true
+    end
+  else
+    k.rem[#k.rem + 1] = tok
+  end
   return 1
 end
 
@@ -262,11 +275,11 @@ end
 
 local function override(k, a)
   if a == 'disable' then
-    if try(k, 'HSET', k.sk, 'd', '1') == nil then return -2 end
+    if try(k, k.sk, 'HSET', k.sk, 'd', '1') == nil then return -2 end
     k.d = true
   elseif a == 'enable' then
     if k.d then
-      if try(k, 'HDEL', k.sk, 'd') == nil then return -2 end
+      if try(k, k.sk, 'HDEL', k.sk, 'd') == nil then return -2 end
       k.d = false
       k.s, k.u, k.f = 'ACTIVE', 0, 0
       k.hd = true
@@ -279,12 +292,13 @@ local function override(k, a)
 end
 
 local out = {now}
-for j = nk * ${KEY_ARGS} + 1, #ARGV, ${OP_ARGS} do
-  local op, k, tok = ARGV[j], K[tonumber(ARGV[j + 1])], ARGV[j + 2]
+for j = nk * ${KEY_ARGS} + 1, #ARGV do
+  local op, ki, tok, a, b, c, d = string.match(ARGV[j], '^(%a) (%d+) (%S+) ?(%S*) ?(%S*) ?(%S*) ?(%S*)')
+  local k = K[tonumber(ki)]
   local code = -2
-  if k.flag ~= 2 then
-    if op == 'l' then code = lease(k, tok, int(ARGV[j + 3], MAXN))
-    elseif op == 'r' then code = report(k, tok, ARGV[j + 3], ARGV[j + 4], ARGV[j + 5], ARGV[j + 6])
+  if k ~= nil and k.flag ~= 2 then
+    if op == 'l' then code = lease(k, tok, int(a, MAXN))
+    elseif op == 'r' then code = report(k, tok, a, b, c, d)
     elseif op == 'x' then code = free(k, tok)
     elseif op == 'o' then code = override(k, tok)
     end
@@ -300,10 +314,25 @@ for i = 1, nk do
     if k.wd then
       a[#a + 1] = 'ws'; a[#a + 1] = k.ws; a[#a + 1] = 'wr'; a[#a + 1] = k.wr; a[#a + 1] = 'wt'; a[#a + 1] = k.wt
     end
-    try(k, 'HSET', k.sk, unpack(a))
+    try(k, k.sk, 'HSET', k.sk, unpack(a))
   end
-  -- The lease set lives as long as its longest lease (never shortened by a worker with a shorter TTL).
-  if k.flag ~= 2 and k.ttl > 0 and redis.call('PTTL', k.lk) < k.ttl then redis.call('PEXPIRE', k.lk, k.ttl) end
+  if k.flag ~= 2 and #k.rem > 0 then try(k, k.lk, 'ZREM', k.lk, unpack(k.rem)) end
+  -- (A ZADD that fails marks the key, flag 2: the caller then takes those leases locally.)
+  if k.flag ~= 2 and #k.add > 0 and try(k, k.lk, 'ZADD', k.lk, unpack(k.add)) ~= nil then
+    if redis.call('PTTL', k.lk) < k.ttl then
+      -- The set outlives its longest lease (never shortened by a worker with a shorter TTL); renewed at most
+      -- once per TTL, which is also when expired leases are dropped.
+      redis.call('ZREMRANGEBYSCORE', k.lk, '-inf', now)
+      redis.call('PEXPIRE', k.lk, 2 * k.ttl)
+    end
+  end
+  if k.mdirty and k.flag ~= 2 and k.n > 0 then
+    local first = redis.call('ZRANGEBYSCORE', k.lk, '(' .. now, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+    k.m = -1
+    if first[2] then k.m = int(first[2], MAXN) end
+  elseif k.n <= 0 then
+    k.m = -1
+  end
   row(k, out)
 end
 return out
@@ -327,16 +356,16 @@ for i = 1, #KEYS / 2 do
   local b = (i - 1) * ${SYNC_ARGS}
   local mode = ARGV[b + 1]
   local maxb = int(ARGV[b + 6], MAXN)
-  local k = load(sk, lk, maxb)
+  local k = key(sk, lk, maxb)
   if k.flag ~= 2 and mode ~= 'p' then
     if mode == 'r' then
-      if try(k, 'HSET', sk, 'x', '1') then k.ret = true end
+      if try(k, sk, 'HSET', sk, 'x', '1') then k.ret = true end
     else
       if mode == 'n' and k.ret then
         redis.call('DEL', sk)
-        k = load(sk, lk, maxb)
+        k = key(sk, lk, maxb)
       end
-      if k.flag ~= 2 and redis.call('EXISTS', sk) == 0 then try(k, 'HSET', sk, 's', 'ACTIVE', 'u', 0, 'f', 0) end
+      if k.flag ~= 2 and redis.call('EXISTS', sk) == 0 then try(k, sk, 'HSET', sk, 's', 'ACTIVE', 'u', 0, 'f', 0) end
       local ms = ARGV[b + 2]
       local mf = int(ARGV[b + 4], 1000000000)
       if k.flag ~= 2 and not k.ret and not k.d and (benched(ms) or mf > 0) then
@@ -351,12 +380,18 @@ for i = 1, #KEYS / 2 do
           end
         end
         k.f = math.max(k.f, mf)
-        try(k, 'HSET', sk, 's', k.s, 'u', k.u, 'f', k.f)
+        try(k, sk, 'HSET', sk, 's', k.s, 'u', k.u, 'f', k.f)
       end
     end
     if k.flag ~= 2 then
-      for tok in string.gmatch(ARGV[b + 5], '%S+') do k.n = k.n - redis.call('ZREM', lk, tok) end
+      local toks = {}
+      for tok in string.gmatch(ARGV[b + 5], '%S+') do toks[#toks + 1] = tok end
+      if #toks > 0 then try(k, lk, 'ZREM', lk, unpack(toks)) end
     end
+  end
+  if k.flag ~= 2 then
+    try(k, lk, 'ZREMRANGEBYSCORE', lk, '-inf', now)
+    if k.flag ~= 2 then count(k) end
   end
   row(k, out)
 end

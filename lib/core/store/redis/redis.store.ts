@@ -79,6 +79,8 @@ export class RedisStateStore implements StateStore {
   private pushing: Promise<boolean> = Promise.resolve(false);
   private closed = false;
   private readonly batch = new BatchQueue((ops) => this.sendBatch(ops));
+  /** Set by a sync when a key changed locally while it flew: push again at once. */
+  private pushAgain = false;
   private replyErrorLoggedAt = -Infinity;
 
   private readonly onClose = (): void => this.degrade(new Error('connection closed'));
@@ -316,9 +318,20 @@ export class RedisStateStore implements StateStore {
     try {
       r = await this.exec(this.cmd.llmrotateBatch(...args));
     } catch (err) {
+      if (!isOutage(err) && entries.length > 1) {
+        // Redis refused the whole command: once more key by key (in order), so one key cannot fail the others.
+        const byKey = new Map<RedisEntry, BatchOp[]>();
+        for (const op of ops) {
+          const list = byKey.get(op.e);
+          if (list === undefined) byKey.set(op.e, [op]);
+          else list.push(op);
+        }
+        await Promise.all([...byKey.values()].map((group) => this.sendBatch(group)));
+        return;
+      }
       this.settle(ops);
       if (isOutage(err)) this.degrade(err);
-      else this.replyError(err);
+      else this.keyRefused(entries[0], err);
       this.fallBack(ops, true);
       return;
     }
@@ -444,82 +457,100 @@ export class RedisStateStore implements StateStore {
   private async pushNow(full: boolean): Promise<boolean> {
     if (this.closed) return false;
     const now = this.clock.now();
-    const keys: string[] = [];
-    const args: string[] = [];
-    const rows: RedisEntry[] = [];
-    const sentOrphans: string[][] = [];
-    const sentDirty: boolean[] = [];
+    const items: SyncItem[] = [];
     // Coming back from an outage, push every bench this worker knows: a restarted Redis may have lost them all.
     const mergeAll = !this.up;
     for (const e of this.current) {
       if (!e.spec.enabled) continue;
       if (!full && !e.fresh && !e.dirty && !e.retired && e.orphans.length === 0) continue;
       const merge = (e.dirty || mergeAll) && (e.state === 'COOLDOWN' || e.state === 'QUARANTINE') && e.until > now ? e.state : '';
-      keys.push(e.sk, e.lk);
-      args.push(
+      const args = [
         e.fresh ? 'n' : 'k',
         merge,
         String(merge ? Math.ceil(e.until - now) : 0),
         String(e.dirty ? e.consecutiveFailures : 0),
         e.orphans.join(' '),
         String(e.spec.health.maxBenchMs),
-      );
-      rows.push(e);
-      sentOrphans.push(e.orphans);
-      sentDirty.push(e.dirty);
+      ];
+      items.push({ e, args, orphans: e.orphans, dirty: e.dirty, retire: false });
       e.orphans = [];
       e.dirty = false;
     }
-    const retired = [...this.retiring.values()];
-    for (const e of retired) {
-      keys.push(e.sk, e.lk);
-      args.push('r', '', '0', '0', e.orphans.join(' '), String(e.spec.health.maxBenchMs));
+    for (const e of this.retiring.values()) {
+      items.push({ e, args: ['r', '', '0', '0', e.orphans.join(' '), String(e.spec.health.maxBenchMs)], orphans: e.orphans, dirty: false, retire: true });
+      e.orphans = [];
     }
-    if (keys.length === 0) return this.up;
+    if (items.length === 0) return this.up;
     // After what is queued, so the reply already holds it.
     this.batch.flush();
+    this.pushAgain = false;
+    if (!(await this.syncItems(items))) return false;
+    if (!this.up) this.recover();
+    if (this.pushAgain) this.schedule(0);
+    for (const it of items) {
+      const action = it.e.pendingOverride;
+      it.e.pendingOverride = undefined;
+      if (action !== undefined && !it.retire) void this.sendOverride(it.e, action);
+    }
+    return true;
+  }
+
+  /**
+   * One SYNC for `items`; when Redis refuses the whole command (a reply error), one SYNC per key, so a key Redis
+   * refuses is reported and kept for later while the others go on. False on an outage (the store is degraded).
+   */
+  private async syncItems(items: SyncItem[]): Promise<boolean> {
+    const keys: string[] = [];
+    const args: string[] = [];
+    for (const it of items) {
+      keys.push(it.e.sk, it.e.lk);
+      args.push(...it.args);
+    }
     const t0 = this.clock.now();
+    let r: ScriptReply;
     try {
-      const r = await this.exec(this.cmd.llmrotateSync(keys.length, ...keys, ...args));
-      this.observe(r[0], t0);
-      let again = false;
-      rows.forEach((e, i) => {
-        const at = 1 + i * ROW_FIELDS;
-        if (!this.rowUsable(e, r, at)) {
-          // This key's data is unusable in Redis: keep what it has to push for a later resync.
-          e.orphans = sentOrphans[i].concat(e.orphans);
-          if (sentDirty[i]) e.dirty = true;
-          return;
-        }
-        e.fresh = false;
-        // Changed locally while this round trip flew: keep the local knowledge, push it next time.
-        if (e.dirty) again = true;
-        else applyRow(e, r, at, this.offset);
-      });
-      for (const e of retired) {
-        if (this.retiring.get(e.keyId) === e) this.retiring.delete(e.keyId);
-        e.orphans = [];
-      }
-      if (!this.up) this.recover();
-      if (again) this.schedule(0);
-      for (const e of rows) {
-        const action = e.pendingOverride;
-        e.pendingOverride = undefined;
-        if (action !== undefined) void this.sendOverride(e, action);
-      }
-      return true;
+      r = await this.exec(this.cmd.llmrotateSync(keys.length, ...keys, ...args));
     } catch (err) {
-      rows.forEach((e, i) => {
-        e.orphans = sentOrphans[i].concat(e.orphans);
-        if (sentDirty[i]) e.dirty = true;
-      });
       if (isOutage(err)) {
+        for (const it of items) restore(it);
         this.degrade(err);
         return false;
       }
-      this.replyError(err);
-      return this.up;
+      if (items.length === 1) {
+        restore(items[0]);
+        this.keyRefused(items[0].e, err);
+        return true;
+      }
+      for (const it of items) if (!(await this.syncItems([it]))) return false;
+      return true;
     }
+    this.observe(r[0], t0);
+    items.forEach((it, i) => {
+      const e = it.e;
+      const at = 1 + i * ROW_FIELDS;
+      if (!this.rowUsable(e, r, at)) {
+        // This key's data is unusable in Redis: keep what it has to push for a later resync.
+        restore(it);
+        return;
+      }
+      if (it.retire) {
+        if (this.retiring.get(e.keyId) === e) this.retiring.delete(e.keyId);
+        return;
+      }
+      e.fresh = false;
+      // Changed locally while this round trip flew: keep the local knowledge, push it next time.
+      if (e.dirty) this.pushAgain = true;
+      else applyRow(e, r, at, this.offset);
+    });
+    return true;
+  }
+
+  /** Redis refused a command on one key (a reply error): that key serves on local state; logged once per fault. */
+  private keyRefused(e: RedisEntry, err: unknown): void {
+    toLocalAccounting(e, this.clock.now());
+    if (e.faultLogged) return;
+    e.faultLogged = true;
+    this.logger.warn(`Redis state store: Redis refused the operations on key "${e.keyId}" (${this.scrub(this.reason(err))}): this key is served on local state, the others stay shared`);
   }
 
   private degrade(err: unknown): void {
@@ -573,6 +604,21 @@ export class RedisStateStore implements StateStore {
     }, ms);
     this.timer.unref();
   }
+}
+
+/** What one key sends in a SYNC, and what to give back to it if the SYNC fails. */
+interface SyncItem {
+  readonly e: RedisEntry;
+  readonly args: string[];
+  readonly orphans: string[];
+  readonly dirty: boolean;
+  readonly retire: boolean;
+}
+
+/** A SYNC that did not happen: the key keeps what it had to push. */
+function restore(it: SyncItem): void {
+  it.e.orphans = it.orphans.concat(it.e.orphans);
+  if (it.dirty) it.e.dirty = true;
 }
 
 /** A reply error (Redis answered, refusing the command) that is not an outage-like one; anything else is an outage. */
