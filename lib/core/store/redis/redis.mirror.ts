@@ -2,7 +2,7 @@ import type { KeyState, Outcome } from '../../health/health.interfaces';
 import { initialHealth, transition } from '../../health/transitions';
 import { availableAt, newKeyEntry, WINDOW_MS, windowStartOf } from '../availability';
 import type { KeyEntry, KeyOverride, StoreKeySpec } from '../store.interfaces';
-import type { ScriptReply } from './redis.scripts';
+import { ROW_FIELDS } from './redis.scripts';
 
 /**
  * One key's local mirror: what strategies read synchronously. Refreshed from every script reply (times are
@@ -71,43 +71,58 @@ export function newRedisEntry(spec: StoreKeySpec, sk: string, lk: string): Redis
 const MAX_DATE_MS = 8.64e15;
 
 /** A number from a reply, as a finite value in [lo, MAX_DATE_MS] (anything else reads as `lo`). */
-function num(v: string | number | undefined, lo = 0): number {
-  const n = typeof v === 'number' ? v : Number(v);
+function num(v: string | undefined, lo = 0): number {
+  const n = Number(v);
   if (!(n >= lo)) return lo;
   return n > MAX_DATE_MS ? MAX_DATE_MS : n;
 }
 
+/** A key's row from a script reply (see ROW_FIELDS): its fields, its flag, and the error text of flag 2. */
+export interface Row {
+  readonly f: readonly string[];
+  readonly flag: number;
+  readonly msg: string;
+}
+
+export function parseRow(v: string | number | undefined): Row {
+  const str = String(v ?? '');
+  const bar = str.indexOf('|');
+  const f = (bar < 0 ? str : str.slice(0, bar)).split(' ');
+  return { f, flag: f.length >= ROW_FIELDS ? Number(f[9]) : 2, msg: bar < 0 ? (f.length >= ROW_FIELDS ? '' : 'malformed reply') : str.slice(bar + 1) };
+}
+
 /**
- * Refreshes the mirror from the row at `r[i]` (see ROW_FIELDS). `offset` = Redis time − local time, so local
- * timers compare with the local clock. Operations applied locally and not yet answered keep their effect: the
- * health they changed is kept, and the leases they free are not counted again.
+ * Refreshes the mirror from a row. `offset` = Redis time − local time, so local timers compare with the local
+ * clock. Operations applied locally and not yet answered keep their effect: the health they changed is kept, and
+ * the leases they free are not counted again.
  */
-export function applyRow(e: RedisEntry, r: ScriptReply, i: number, offset: number): void {
-  const x = r[i + 8];
-  e.retired = x === 1;
-  e.operatorDisabled = x === 2;
+export function applyRow(e: RedisEntry, row: Row, offset: number): void {
+  const r = row.f;
+  const x = r[8];
+  e.retired = x === '1';
+  e.operatorDisabled = x === '2';
   if (e.pendingHealth === 0) {
-    const s = r[i] as string;
-    const u = num(r[i + 1]);
+    const s = r[0];
+    const u = num(r[1]);
     e.state = !e.spec.enabled || e.retired || e.operatorDisabled ? 'DISABLED' : STATES.has(s) ? (s as KeyState) : 'ACTIVE';
     e.until = u > 0 ? u - offset : 0;
     e.shownUntil = u;
-    e.consecutiveFailures = num(r[i + 2]);
+    e.consecutiveFailures = num(r[2]);
   } else if (!e.spec.enabled || e.retired || e.operatorDisabled) {
     e.state = 'DISABLED';
   }
-  const counted = num(r[i + 3], -1);
+  const counted = num(r[3], -1);
   if (counted >= 0) {
     // Not counted (-1): a key without maxConcurrent, whose count only snapshots need (SYNC counts).
     const n = counted - e.pendingFrees;
-    const m = num(r[i + 4], -1);
+    const m = num(r[4], -1);
     e.inFlight = n > 0 ? n : 0;
     e.leaseMinExpiry = m < 0 || n <= 0 ? Infinity : m - offset;
   }
-  const ws = num(r[i + 5]);
+  const ws = num(r[5]);
   e.windowStart = ws > 0 ? ws - offset : 0;
-  e.windowRequests = num(r[i + 6]);
-  e.windowTokens = num(r[i + 7]);
+  e.windowRequests = num(r[6]);
+  e.windowTokens = num(r[7]);
 }
 
 /**

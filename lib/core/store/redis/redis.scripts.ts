@@ -5,7 +5,7 @@
  * Per key two Redis keys, both under the namespace's hash tag (one Cluster slot):
  * - `{ns}:s:<keyId>` hash: `s` state, `u` until (ms, Redis time), `f` consecutive failures, `ws`/`wr`/`wt` the
  *   current one-minute window's start, requests and tokens, `x` = '1' when a reload retired the key, `d` = '1' when
- *   an operator disabled it. A missing hash reads as a fresh ACTIVE key.
+ *   an operator disabled it, `le` until when the lease set lives at least. A missing hash reads as a fresh ACTIVE key.
  * - `{ns}:l:<keyId>` sorted set of leases: member = fencing token (unique per lease), score = expiry.
  *
  * Two scripts:
@@ -22,23 +22,23 @@
  */
 
 /**
- * A key's row: `s, u, f, n (live leases; -1 when the step did not count them), m (soonest live lease expiry or -1),
- * ws, wr, wt, x (1 = retired, 2 = disabled by an operator), flag (0 ok, 1 repaired: a Redis key of the wrong type
- * was reset, 2 error), msg`.
+ * A key's row, one string of space-separated fields: `s u f n m ws wr wt x flag` — n: live leases (-1 when the step
+ * did not count them), m: soonest live lease expiry (-1: none or not looked up), x: 1 retired, 2 disabled by an
+ * operator, flag: 0 ok, 1 repaired (a Redis key of the wrong type was reset), 2 unusable, followed by `|<error>`.
  */
-export const ROW_FIELDS = 11;
+export const ROW_FIELDS = 10;
 
 /** Settings sent once per key in a BATCH: maxConcurrent, rpm, tpm, cooldownMs, quarantineMs, maxConsecutiveFailures, maxBenchMs. */
 export const KEY_ARGS = 7;
 /** ARGV per key in SYNC: mode, merge state, merge until (ms from now), merge failures, tokens to free, maxBenchMs. */
 export const SYNC_ARGS = 6;
 
-/** Lease codes in a BATCH reply. */
-export const LEASED = 1;
+/** Operation codes in a BATCH reply (one digit each): done (a lease: leased), refused, the key is retired. */
+export const DONE = 1;
 export const REFUSED = 0;
-export const RETIRED = -1;
-/** The key's Redis data could not be read or written (see the row's msg). */
-export const KEY_ERROR = -2;
+export const RETIRED = 2;
+/** The key's Redis data could not be read or written (see its row's msg): the operation was not done. */
+export const KEY_ERROR = 3;
 
 const PRELUDE = `
 local t = redis.call('TIME')
@@ -46,6 +46,8 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local WINDOW = 60000
 local MAXN = 9007199254740991
 local DEFAULT_MAXB = 3600000
+-- No wait longer than ~126 years: now + MAXB stays an exact integer (and a valid JavaScript date).
+local MAXB = 4000000000000000
 local STATES = {ACTIVE = true, COOLDOWN = true, QUARANTINE = true, PROBATION = true}
 
 -- Any value as an integer in [0, hi]: missing, NaN, negative or not a number read as 0, too big as hi.
@@ -77,32 +79,37 @@ local function try(k, rk, ...)
   return r
 end
 
--- A key's settings and hash: k.s, k.u (capped at now + maxBenchMs), k.f, the window, k.ret / k.d.
+-- A key's hash: k.s, k.u (capped at now + maxBenchMs), k.f, the window, k.ret / k.d, k.le (the lease set is kept
+-- until then at least). Every field a step may set is in the constructor (no table growth on the hot path).
 local function key(sk, lk, maxb)
-  if maxb <= 0 then maxb = DEFAULT_MAXB end
+  maxb = int(maxb, MAXB)
+  if maxb == 0 then maxb = DEFAULT_MAXB end
   local k = {sk = sk, lk = lk, flag = 0, msg = '', maxb = maxb, s = 'ACTIVE', u = 0, f = 0, ws = 0, wr = 0, wt = 0,
-    ret = false, d = false, n = -1, m = -1}
-  local h = try(k, sk, 'HMGET', sk, 's', 'u', 'f', 'ws', 'wr', 'wt', 'x', 'd')
+    ret = false, d = false, le = 0, n = -1, m = -1, maxc = 0, rpm = 0, tpm = 0, cms = 0, qms = 0, maxf = 0, ttl = 0,
+    hd = false, wd = false, ld = false, mdirty = false, add = false, rem = false}
+  local h = try(k, sk, 'HMGET', sk, 's', 'u', 'f', 'ws', 'wr', 'wt', 'x', 'd', 'le')
   if h == nil then return k end
   if h[1] and STATES[h[1]] then k.s = h[1] end
-  k.u = int(h[2], now + maxb)
-  k.f = int(h[3], 1000000000)
-  k.ws = int(h[4], MAXN)
-  k.wr = int(h[5], MAXN)
-  k.wt = int(h[6], MAXN)
+  if h[2] then k.u = int(h[2], now + maxb) end
+  if h[3] then k.f = int(h[3], 1000000000) end
+  if h[4] then
+    k.ws = int(h[4], MAXN)
+    k.wr = int(h[5], MAXN)
+    k.wt = int(h[6], MAXN)
+  end
   k.ret = h[7] == '1'
   k.d = h[8] == '1'
+  if h[9] then k.le = int(h[9], MAXN) end
   return k
 end
 
--- Live leases (k.n) and the soonest expiry among them (k.m, -1 when none).
+-- Drops expired leases, then counts the live ones (k.n) and finds the soonest expiry among them (k.m, -1: none).
 local function count(k)
-  local n = try(k, k.lk, 'ZCOUNT', k.lk, '(' .. now, '+inf')
-  if n == nil then return end
-  k.n = n
+  if try(k, k.lk, 'ZREMRANGEBYSCORE', k.lk, '-inf', now) == nil then return end
+  k.n = redis.call('ZCARD', k.lk)
   k.m = -1
-  if n > 0 then
-    local first = redis.call('ZRANGEBYSCORE', k.lk, '(' .. now, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  if k.n > 0 then
+    local first = redis.call('ZRANGE', k.lk, 0, 0, 'WITHSCORES')
     if first[2] then k.m = int(first[2], MAXN) end
   end
 end
@@ -116,18 +123,13 @@ local function effective(s, u)
   return s
 end
 
--- Appends the key's row to out (n and m are -1 when this step did not count the leases).
-local function row(k, out)
+-- The key's row, one string: "s u f n m ws wr wt x flag", then "|msg" when flag is 2 (n and m are -1 when this
+-- step did not count the leases). Numbers are formatted whole (tostring would round past 14 digits).
+local function row(k)
+  if k.flag == 2 then return 'ACTIVE 0 0 -1 -1 0 0 0 0 2|' .. k.msg end
   local x = 0
   if k.ret then x = 1 elseif k.d then x = 2 end
-  local i = #out
-  if k.flag == 2 then
-    out[i + 1], out[i + 2], out[i + 3], out[i + 4], out[i + 5], out[i + 6] = 'ACTIVE', 0, 0, -1, -1, 0
-    out[i + 7], out[i + 8], out[i + 9], out[i + 10], out[i + 11] = 0, 0, 0, 2, k.msg
-    return
-  end
-  out[i + 1], out[i + 2], out[i + 3], out[i + 4], out[i + 5], out[i + 6] = k.s, k.u, k.f, k.n, k.m, k.ws
-  out[i + 7], out[i + 8], out[i + 9], out[i + 10], out[i + 11] = k.wr, k.wt, x, k.flag, k.msg
+  return string.format('%s %.0f %.0f %.0f %.0f %.0f %.0f %.0f %d %d', k.s, k.u, k.f, k.n, k.m, k.ws, k.wr, k.wt, x, k.flag)
 end
 `;
 
@@ -175,36 +177,40 @@ end
 
 /**
  * One worker's operations of one tick, in order, in one atomic step.
- * KEYS: state/leases pairs, one per distinct key. ARGV: {@link KEY_ARGS} settings per key, then one argument per
- * operation, space-separated: `l <key#> <token> <ttlMs>` lease, `r <key#> <token> <kind> <retryAfterMs>
- * <cooldownInMs> <tokens>` report + release, `x <key#> <token>` release, `o <key#> <action>` operator override.
+ * KEYS: state/leases pairs, one per distinct key. ARGV[1]: {@link KEY_ARGS} numbers per key, space-separated
+ * (maxConcurrent, rpm, tpm, cooldownMs, quarantineMs, maxConsecutiveFailures, maxBenchMs). ARGV[2]: the operations,
+ * one per line: `l <key#> <token> <ttlMs>` lease, `r <key#> <token> <kind> <retryAfterMs> <cooldownInMs> <tokens>`
+ * report + release, `x <key#> <token>` release, `o <key#> <action>` operator override.
  * A lease re-checks availability (timer state, live leases against maxConcurrent, the rpm/tpm window); a report
  * applies the transition, counts tokens and frees its lease; releases and reports free only their own token.
- * Reply: `[now, code per operation…, row per key…]`; a lease's code is 1 leased, 0 refused, -1 retired, -2 error.
+ * Reply: `[now, codes, row per key…]`: codes has one digit per operation (1 done/leased, 0 refused, 2 retired,
+ * 3 that key's data is unusable), each row is {@link ROW_FIELDS} fields in one string.
  *
- * Cost: per key one HMGET, the writes it needs (one HSET, one ZADD for all its leases, one ZREM for all its
- * released tokens) and one PTTL when leased; keys with maxConcurrent also count their live leases (ZCOUNT, and
- * one ZREM per freed token so a slot freed in this step can be leased again in it). Expired leases are purged when
- * the lease set's TTL is renewed (at most once per TTL), and by SYNC.
+ * Cost: per key one HMGET and the writes it needs (one HSET, one ZADD for all its leases, one ZREM for all its
+ * freed tokens); keys with maxConcurrent also count their live leases (ZCOUNT), and when one is full, the tokens
+ * freed earlier in the step are removed and the live leases counted again before a lease is refused (fencing: a
+ * stale token frees nothing). The lease set's TTL is renewed, and its expired leases dropped, at most once per TTL
+ * (the hash's `le` says until when it lives at least), and by SYNC.
  */
 export const BATCH_LUA = `${PRELUDE}${TRANSITION}
 local nk = #KEYS / 2
 local K = {}
+local v = {}
+for w in string.gmatch(ARGV[1] or '', '%S+') do v[#v + 1] = tonumber(w) or 0 end
 for i = 1, nk do
+  -- Settings come from this library's validated configuration (waits already capped at maxBenchMs).
   local b = (i - 1) * ${KEY_ARGS}
-  local k = key(KEYS[2 * i - 1], KEYS[2 * i], int(ARGV[b + 7], MAXN))
-  k.maxc = int(ARGV[b + 1], MAXN)
-  k.rpm = int(ARGV[b + 2], MAXN)
-  k.tpm = int(ARGV[b + 3], MAXN)
-  k.cms = int(ARGV[b + 4], k.maxb)
-  k.qms = int(ARGV[b + 5], k.maxb)
-  k.maxf = int(ARGV[b + 6], MAXN)
-  k.ttl = 0
-  k.hd = false
-  k.wd = false
-  k.add = {}
-  k.rem = {}
-  if k.flag ~= 2 and k.maxc > 0 then count(k) end
+  local k = key(KEYS[2 * i - 1], KEYS[2 * i], v[b + 7])
+  k.maxc = v[b + 1] or 0
+  k.rpm = v[b + 2] or 0
+  k.tpm = v[b + 3] or 0
+  k.cms = math.min(v[b + 4] or 0, k.maxb)
+  k.qms = math.min(v[b + 5] or 0, k.maxb)
+  k.maxf = v[b + 6] or 1
+  if k.flag ~= 2 and k.maxc > 0 then
+    local n = try(k, k.lk, 'ZCOUNT', k.lk, '(' .. now, '+inf')
+    if n ~= nil then k.n = n end
+  end
   K[i] = k
 end
 
@@ -217,22 +223,42 @@ local function roll(k)
   end
 end
 
+-- Removes the tokens freed so far in this step. With maxConcurrent, the live leases are counted again (plus
+-- those taken in this step, added at the end): a token that had expired frees no slot.
+local function settle(k)
+  if not k.rem then return true end
+  local r = try(k, k.lk, 'ZREM', k.lk, unpack(k.rem))
+  k.rem = false
+  if r == nil then return false end
+  if k.maxc > 0 then
+    local n = try(k, k.lk, 'ZCOUNT', k.lk, '(' .. now, '+inf')
+    if n == nil then return false end
+    k.n = n
+    if k.add then k.n = n + #k.add / 2 end
+  end
+  return true
+end
+
 local function lease(k, tok, ttl)
-  if k.ret then return -1 end
+  if k.ret then return 2 end
   if k.d or (benched(k.s) and k.u > now) then return 0 end
-  if k.maxc > 0 and k.n >= k.maxc then return 0 end
+  if k.maxc > 0 and k.n >= k.maxc then
+    if not settle(k) then return 3 end
+    if k.n >= k.maxc then return 0 end
+  end
   local limited = k.rpm > 0 or k.tpm > 0
   if limited then
     roll(k)
     if (k.rpm > 0 and k.wr >= k.rpm) or (k.tpm > 0 and k.wt >= k.tpm) then return 0 end
   end
   local a = k.add
+  if not a then
+    a = {}
+    k.add = a
+  end
   a[#a + 1] = now + ttl
   a[#a + 1] = tok
-  if k.maxc > 0 then
-    k.n = k.n + 1
-    if k.m < 0 or now + ttl < k.m then k.m = now + ttl end
-  end
+  if k.maxc > 0 then k.n = k.n + 1 end
   if ttl > k.ttl then k.ttl = ttl end
   if limited then
     k.wr = k.wr + 1
@@ -241,23 +267,19 @@ local function lease(k, tok, ttl)
   return 1
 end
 
--- Frees a token. With maxConcurrent the slot counts at once (a stale token frees nothing: fencing).
+-- Frees a token (at the end of the step, or before a lease needs the slot).
 local function free(k, tok)
-  if k.maxc > 0 then
-    local r = try(k, k.lk, 'ZREM', k.lk, tok)
-    if r == nil then return -2 end
-    if r > 0 then
-      k.n = k.n - r
-      k.mdirty = true
-    end
-  else
-    k.rem[#k.rem + 1] = tok
+  local r = k.rem
+  if not r then
+    r = {}
+    k.rem = r
   end
+  r[#r + 1] = tok
   return 1
 end
 
 local function report(k, tok, kind, ra, cd, tokens)
-  if free(k, tok) < 0 then return -2 end
+  free(k, tok)
   if k.ret or k.d then return 1 end
   local ns, nu, nf = transition(k, kind, int(ra, k.maxb), int(cd, k.maxb))
   if ns ~= k.s or nu ~= k.u or nf ~= k.f then
@@ -275,11 +297,11 @@ end
 
 local function override(k, a)
   if a == 'disable' then
-    if try(k, k.sk, 'HSET', k.sk, 'd', '1') == nil then return -2 end
+    if try(k, k.sk, 'HSET', k.sk, 'd', '1') == nil then return 3 end
     k.d = true
   elseif a == 'enable' then
     if k.d then
-      if try(k, k.sk, 'HDEL', k.sk, 'd') == nil then return -2 end
+      if try(k, k.sk, 'HDEL', k.sk, 'd') == nil then return 3 end
       k.d = false
       k.s, k.u, k.f = 'ACTIVE', 0, 0
       k.hd = true
@@ -291,49 +313,55 @@ local function override(k, a)
   return 1
 end
 
-local out = {now}
-for j = nk * ${KEY_ARGS} + 1, #ARGV do
-  local op, ki, tok, a, b, c, d = string.match(ARGV[j], '^(%a) (%d+) (%S+) ?(%S*) ?(%S*) ?(%S*) ?(%S*)')
+local codes = {}
+for op, ki, tok, a, b, c, d in string.gmatch(ARGV[2] or '', '(%a) (%d+) (%S+) ?([^ \\n]*) ?([^ \\n]*) ?([^ \\n]*) ?([^ \\n]*)') do
   local k = K[tonumber(ki)]
-  local code = -2
+  local code = 3
   if k ~= nil and k.flag ~= 2 then
     if op == 'l' then code = lease(k, tok, int(a, MAXN))
     elseif op == 'r' then code = report(k, tok, a, b, c, d)
     elseif op == 'x' then code = free(k, tok)
     elseif op == 'o' then code = override(k, tok)
     end
+    -- A write that failed marks the key: what it did in this step is answered as not done.
+    if k.flag == 2 then code = 3 end
   end
-  out[#out + 1] = code
+  codes[#codes + 1] = code
 end
 
+local out = {now, table.concat(codes)}
 for i = 1, nk do
   local k = K[i]
-  if k.flag ~= 2 and (k.hd or k.wd) then
+  if k.flag ~= 2 and k.rem then
+    local r = try(k, k.lk, 'ZREM', k.lk, unpack(k.rem))
+    if r ~= nil and k.maxc > 0 then k.n = math.max(0, k.n - r) end
+  end
+  -- (A ZADD that fails marks the key, flag 2: the caller then takes those leases locally.)
+  if k.flag ~= 2 and k.add and try(k, k.lk, 'ZADD', k.lk, unpack(k.add)) ~= nil and k.le < now + k.ttl then
+    -- The set outlives its longest lease: its TTL is renewed to 2 × ttl when less than ttl is left (never
+    -- shortened: k.le, kept in the hash, is when the set expires at the earliest); expired leases go then too.
+    redis.call('ZREMRANGEBYSCORE', k.lk, '-inf', now)
+    redis.call('PEXPIRE', k.lk, 2 * k.ttl)
+    k.le = now + 2 * k.ttl
+    k.ld = true
+  end
+  if k.flag ~= 2 and (k.hd or k.wd or k.ld) then
     local a = {}
     if k.hd then a = {'s', k.s, 'u', k.u, 'f', k.f} end
     if k.wd then
       a[#a + 1] = 'ws'; a[#a + 1] = k.ws; a[#a + 1] = 'wr'; a[#a + 1] = k.wr; a[#a + 1] = 'wt'; a[#a + 1] = k.wt
     end
+    if k.ld then
+      a[#a + 1] = 'le'; a[#a + 1] = k.le
+    end
     try(k, k.sk, 'HSET', k.sk, unpack(a))
   end
-  if k.flag ~= 2 and #k.rem > 0 then try(k, k.lk, 'ZREM', k.lk, unpack(k.rem)) end
-  -- (A ZADD that fails marks the key, flag 2: the caller then takes those leases locally.)
-  if k.flag ~= 2 and #k.add > 0 and try(k, k.lk, 'ZADD', k.lk, unpack(k.add)) ~= nil then
-    if redis.call('PTTL', k.lk) < k.ttl then
-      -- The set outlives its longest lease (never shortened by a worker with a shorter TTL); renewed at most
-      -- once per TTL, which is also when expired leases are dropped.
-      redis.call('ZREMRANGEBYSCORE', k.lk, '-inf', now)
-      redis.call('PEXPIRE', k.lk, 2 * k.ttl)
-    end
-  end
-  if k.mdirty and k.flag ~= 2 and k.n > 0 then
+  -- The soonest expiry matters to a waiting caller only when the key is full.
+  if k.flag ~= 2 and k.maxc > 0 and k.n >= k.maxc then
     local first = redis.call('ZRANGEBYSCORE', k.lk, '(' .. now, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
-    k.m = -1
     if first[2] then k.m = int(first[2], MAXN) end
-  elseif k.n <= 0 then
-    k.m = -1
   end
-  row(k, out)
+  out[#out + 1] = row(k)
 end
 return out
 `;
@@ -347,7 +375,7 @@ return out
  *   its consecutive failures: merged pessimistically (worse state, later deadline, more failures);
  * - space-separated lease tokens to free (leases settled while Redis was away);
  * - the key's maxBenchMs (caps every deadline).
- * Reply: `[now, ...row per key]`.
+ * Reply: `[now, row per key…]` (rows as in BATCH).
  */
 export const SYNC_LUA = `${PRELUDE}
 local out = {now}
@@ -389,11 +417,8 @@ for i = 1, #KEYS / 2 do
       if #toks > 0 then try(k, lk, 'ZREM', lk, unpack(toks)) end
     end
   end
-  if k.flag ~= 2 then
-    try(k, lk, 'ZREMRANGEBYSCORE', lk, '-inf', now)
-    if k.flag ~= 2 then count(k) end
-  end
-  row(k, out)
+  if k.flag ~= 2 then count(k) end
+  out[#out + 1] = row(k)
 end
 return out
 `;

@@ -17,8 +17,8 @@ import {
   type RedisConnection,
 } from './redis.connection';
 import { batchArgs, BatchQueue, type BatchOp } from './redis.batch';
-import { addOrphan, applyReport, applyRow, localLease, localOverride, localRelease, localReport, newRedisEntry, toLocalAccounting, type RedisEntry } from './redis.mirror';
-import { defineScripts, KEY_ERROR, LEASED, ROW_FIELDS, type ScriptCommands, type ScriptReply } from './redis.scripts';
+import { addOrphan, applyReport, applyRow, localLease, localOverride, localRelease, localReport, newRedisEntry, parseRow, toLocalAccounting, type RedisEntry, type Row } from './redis.mirror';
+import { defineScripts, DONE as DONE_CODE, KEY_ERROR, type ScriptCommands, type ScriptReply } from './redis.scripts';
 
 /** While up: how often keys with something to tell Redis (or retired elsewhere) are refreshed. */
 const REFRESH_MS = 5000;
@@ -215,8 +215,8 @@ export class RedisStateStore implements StateStore {
           const r = await this.exec(this.cmd.llmrotateSync(keys.length, ...keys, ...args));
           this.observe(r[0], t0);
           list.forEach((e, i) => {
-            const at = 1 + i * ROW_FIELDS;
-            if (this.rowUsable(e, r, at) && !e.dirty) applyRow(e, r, at, this.offset);
+            const row = parseRow(r[1 + i]);
+            if (this.rowUsable(e, row) && !e.dirty) applyRow(e, row, this.offset);
           });
         } catch (err) {
           if (isOutage(err)) this.degrade(err);
@@ -337,23 +337,23 @@ export class RedisStateStore implements StateStore {
     }
     const now = this.observe(r[0], t0);
     this.settle(ops);
-    const rows = 1 + ops.length;
+    const codes = String(r[1]);
     let faulty: Set<RedisEntry> | undefined;
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i];
-      const at = rows + i * ROW_FIELDS;
-      if (this.rowUsable(e, r, at)) {
-        if (!e.dirty) applyRow(e, r, at, this.offset);
+      const row = parseRow(r[2 + i]);
+      if (this.rowUsable(e, row)) {
+        if (!e.dirty) applyRow(e, row, this.offset);
       } else (faulty ??= new Set()).add(e);
     }
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i];
-      const code = r[1 + i] as number;
-      if (code === KEY_ERROR || faulty?.has(op.e)) {
+      const code = codes.charCodeAt(i) - 48;
+      if (code === KEY_ERROR || faulty?.has(op.e) || !(code >= 0 && code <= 3)) {
         // That key's data is unusable in Redis (its row says why): this operation is done locally.
         this.fallBack([op], code !== KEY_ERROR);
       } else if (op.t === 'l') {
-        if (code === LEASED) {
+        if (code === DONE_CODE) {
           const expiresAt = now + op.ttl;
           op.e.held.set(op.token, expiresAt);
           op.done({ keyId: op.e.keyId, token: op.token, expiresAt });
@@ -407,20 +407,19 @@ export class RedisStateStore implements StateStore {
    * Whether a key's row can refresh the mirror: flag 1 says its Redis data had the wrong type and was reset (logged,
    * then used), flag 2 that it cannot be read or written (logged once per fault; the key serves on local state).
    */
-  private rowUsable(e: RedisEntry, r: ScriptReply, at: number): boolean {
-    const flag = r[at + 9];
-    if (flag === 0) {
+  private rowUsable(e: RedisEntry, row: Row): boolean {
+    if (row.flag === 0) {
       e.faultLogged = false;
       return true;
     }
-    if (flag === 1) {
+    if (row.flag === 1) {
       this.logger.warn(`Redis state store: the Redis data of key "${e.keyId}" had the wrong type and was reset (the key starts afresh)`);
       e.faultLogged = false;
       return true;
     }
     if (!e.faultLogged) {
       e.faultLogged = true;
-      this.logger.warn(`Redis state store: the Redis data of key "${e.keyId}" cannot be used (${this.scrub(String(r[at + 10]))}): this key is served on local state, the others stay shared`);
+      this.logger.warn(`Redis state store: the Redis data of key "${e.keyId}" cannot be used (${this.scrub(row.msg)}): this key is served on local state, the others stay shared`);
     }
     toLocalAccounting(e, this.clock.now());
     return false;
@@ -527,8 +526,8 @@ export class RedisStateStore implements StateStore {
     this.observe(r[0], t0);
     items.forEach((it, i) => {
       const e = it.e;
-      const at = 1 + i * ROW_FIELDS;
-      if (!this.rowUsable(e, r, at)) {
+      const row = parseRow(r[1 + i]);
+      if (!this.rowUsable(e, row)) {
         // This key's data is unusable in Redis: keep what it has to push for a later resync.
         restore(it);
         return;
@@ -540,7 +539,7 @@ export class RedisStateStore implements StateStore {
       e.fresh = false;
       // Changed locally while this round trip flew: keep the local knowledge, push it next time.
       if (e.dirty) this.pushAgain = true;
-      else applyRow(e, r, at, this.offset);
+      else applyRow(e, row, this.offset);
     });
     return true;
   }
