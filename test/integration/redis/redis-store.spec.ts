@@ -302,6 +302,35 @@ describe('Redis state store', () => {
       expect(lease).not.toBeNull(); // ...until its TTL ran out
     });
 
+    it('a refused lease refreshes the mirror: leases in use and the soonest expiry, so a waiting caller knows when to look again', async () => {
+      const ns = uniqueNamespace('refresh');
+      const a = store(ns);
+      const b = store(ns);
+      const [ea] = await a.sync([spec('k', { maxConcurrent: 2 })]);
+      const [eb] = await b.sync([spec('k', { maxConcurrent: 2 })]);
+      const held = await Promise.all([a.lease(ea, 3000), a.lease(ea, 60_000)]);
+      expect(held.every((l) => l !== null)).toBe(true);
+      expect(eb.inFlight).toBe(0); // b has not heard of them yet
+      expect(await b.lease(eb, 60_000)).toBeNull();
+      expect(eb.inFlight).toBe(2);
+      expect(Math.abs(eb.leaseMinExpiry - (held[0] as Lease).expiresAt)).toBeLessThan(1000);
+      const now = Date.now();
+      const at = availableAt(eb, now);
+      expect(at).toBeGreaterThan(now);
+      expect(at).toBeLessThanOrEqual(now + 50); // busy: looked at again soon (BUSY_RETRY_MS), not at the lease TTL
+    });
+
+    it('a lease on a key a reload removed is still freed in Redis', async () => {
+      const ns = uniqueNamespace('removed');
+      const s = store(ns);
+      const [a] = await s.sync([spec('a', { maxConcurrent: 3 }), spec('b')]);
+      const lease = (await s.lease(a, 60_000)) as Lease;
+      await s.sync([spec('b')]);
+      await s.release(lease);
+      await s.flush();
+      expect(await admin.zcard(`{${ns}}:l:a`)).toBe(0);
+    });
+
     it('are fenced: a late release or report of an expired lease frees nobody else\'s slot', async () => {
       const ns = uniqueNamespace('fence');
       const a = store(ns);
