@@ -88,6 +88,7 @@ export function overheadTable(r: OverheadResult): string {
     `Target: Redis overhead ≤ memory overhead + 1.5 × PING p50 = ${f(budget)} µs; measured ${f(redisOver)} µs ` +
       `(${(redisOver / budget).toFixed(2)} of the budget: ${redisOver <= budget ? 'met' : `missed by ${f(redisOver - budget)} µs`}). ` +
       `Redis store minus memory store: ${f(redisOver - memOver)} µs = ${((redisOver - memOver) / r.ping.p50).toFixed(2)} × PING p50. ` +
-      `BATCH calls per chat(): ${r.batchesPerCall.toFixed(2)} (one round trip on the caller's path; the report rides with the next call's lease).`,
+      `Redis calls per chat() here: ${r.batchesPerCall.toFixed(2)} — the lease, the only one the caller waits for, and the report sent behind the answer ` +
+      `(here other requests come between two chat() calls; when calls follow each other the report rides with the next lease: see the MONITOR count).`,
   ].join('\n');
 }
