@@ -43,11 +43,11 @@ const NO_LEASE: Promise<Lease | null> = Promise.resolve(null);
  * loses at most the reports in flight, whose leases Redis frees by their TTL.
  *
  * One key's Redis data being unusable (a wrong type is repaired in the script; any other error is reported for that
- * key) never affects the other keys, and a reply error is not an outage. When Redis is unreachable or slow (a
- * command exceeds `commandTimeoutMs`) the store turns
- * `degraded` and serves from the mirror with the memory store's rules (leases then count per process), probes
- * Redis in the background, and on its return pushes what it learnt (benched keys, leases to free), re-registers
- * its keys and resumes the shared state. No method rejects because of Redis.
+ * key, which then serves on the mirror) never affects the other keys, and a reply error is not an outage. When Redis
+ * is unreachable or slow (a command exceeds `commandTimeoutMs`) the store turns `degraded` and serves from the
+ * mirror with the memory store's rules (leases then count per process), probes Redis in the background, and on its
+ * return pushes what it learnt (benched keys, leases to free), re-registers its keys and resumes the shared state.
+ * No method rejects because of Redis.
  *
  * Key set: each worker leases from its own configured keys. A reload that removes (or disables) a key retires it
  * in Redis, so every worker stops leasing it; a sync that adds a key (start-up or reload) registers it and
@@ -437,6 +437,7 @@ export class RedisStateStore implements StateStore {
   private releaseRemoved(lease: Lease): Promise<void> {
     if (!this.up || lease.token.indexOf('L') !== -1) return DONE;
     const e = newRedisEntry({ ...REMOVED_SPEC, keyId: lease.keyId }, `${this.prefix}s:${lease.keyId}`, `${this.prefix}l:${lease.keyId}`);
+    e.pendingFrees++;
     this.batch.push({ t: 'x', e, token: lease.token });
     return DONE;
   }
