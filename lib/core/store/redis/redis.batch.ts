@@ -46,16 +46,16 @@ export function batchArgs(ops: readonly BatchOp[]): { args: Array<string | numbe
     }
     switch (op.t) {
       case 'l':
-        lines += `l ${k} ${op.token} ${op.ttl}\n`;
+        lines += `l ${k} ${op.token} ${op.ttl} - - -\n`;
         break;
       case 'r':
         lines += `r ${k} ${op.token} ${op.kind} ${op.retryAfterMs} ${op.cooldownInMs} ${op.tokens}\n`;
         break;
       case 'x':
-        lines += `x ${k} ${op.token}\n`;
+        lines += `x ${k} ${op.token} - - - -\n`;
         break;
       case 'o':
-        lines += `o ${k} ${op.action}\n`;
+        lines += `o ${k} ${op.action} - - - -\n`;
         break;
     }
   }

@@ -179,8 +179,9 @@ end
  * One worker's operations of one tick, in order, in one atomic step.
  * KEYS: state/leases pairs, one per distinct key. ARGV[1]: {@link KEY_ARGS} numbers per key, space-separated
  * (maxConcurrent, rpm, tpm, cooldownMs, quarantineMs, maxConsecutiveFailures, maxBenchMs). ARGV[2]: the operations,
- * one per line: `l <key#> <token> <ttlMs>` lease, `r <key#> <token> <kind> <retryAfterMs> <cooldownInMs> <tokens>`
- * report + release, `x <key#> <token>` release, `o <key#> <action>` operator override.
+ * one per line, always seven fields (`-` where unused): `l <key#> <token> <ttlMs> - - -` lease, `r <key#> <token>
+ * <kind> <retryAfterMs> <cooldownInMs> <tokens>` report + release, `x <key#> <token> - - - -` release,
+ * `o <key#> <action> - - - -` operator override.
  * A lease re-checks availability (timer state, live leases against maxConcurrent, the rpm/tpm window); a report
  * applies the transition, counts tokens and frees its lease; releases and reports free only their own token.
  * Reply: `[now, codes, row per key…]`: codes has one digit per operation (1 done/leased, 0 refused, 2 retired,
@@ -281,6 +282,8 @@ end
 local function report(k, tok, kind, ra, cd, tokens)
   free(k, tok)
   if k.ret or k.d then return 1 end
+  -- The common case first: a plain success on a healthy key changes nothing.
+  if kind == 'success' and cd == '0' and k.s == 'ACTIVE' and k.f == 0 and (k.tpm == 0 or tokens == '0') then return 1 end
   local ns, nu, nf = transition(k, kind, int(ra, k.maxb), int(cd, k.maxb))
   if ns ~= k.s or nu ~= k.u or nf ~= k.f then
     k.s, k.u, k.f = ns, nu, nf
@@ -314,7 +317,7 @@ local function override(k, a)
 end
 
 local codes = {}
-for op, ki, tok, a, b, c, d in string.gmatch(ARGV[2] or '', '(%a) (%d+) (%S+) ?([^ \\n]*) ?([^ \\n]*) ?([^ \\n]*) ?([^ \\n]*)') do
+for op, ki, tok, a, b, c, d in string.gmatch(ARGV[2] or '', '(%a) (%d+) (%S+) (%S+) (%S+) (%S+) (%S+)') do
   local k = K[tonumber(ki)]
   local code = 3
   if k ~= nil and k.flag ~= 2 then
