@@ -5,8 +5,11 @@ import type { TestKey } from './options';
 
 const ROOT = join(__dirname, '../..');
 
-/** Every child process a test started and that has not exited yet (see {@link killChildren}). */
+/** Every child process a test started and that has not exited yet (see {@link killChildren}); killed at exit too. */
 const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of live) p.kill('SIGKILL');
+});
 
 function track(proc: ChildProcess): ChildProcess {
   live.add(proc);

@@ -30,7 +30,7 @@ describe('several worker processes share key health through Redis', () => {
       `cross-process (${WORKERS} worker processes, ${CALLS} calls each after the first 429): requests to the 429 key after its first 429 — ` +
         `redis store: ${hits.redis}, memory store: ${hits.memory}`,
     );
-    await redis.close();
+    await redis?.close();
   });
 
   async function scenario(stateStore: StateStoreOptions): Promise<{ after429: number; resumed: number; errors: string[] }> {

@@ -26,9 +26,9 @@ describe('Redis store: corrupted or refused data stays one key\'s problem', () =
     await admin.config('SET', 'maxmemory', '0');
   });
   afterAll(async () => {
-    await admin.quit();
-    await fake.close();
-    await server.close();
+    await admin?.quit();
+    await fake?.close();
+    await server?.close();
   });
 
   function store(ns: string, url = server.url) {

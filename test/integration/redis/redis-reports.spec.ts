@@ -21,8 +21,8 @@ describe('Redis store: what is sent behind the caller arrives', () => {
     while (closers.length > 0) await (closers.pop() as () => Promise<unknown>)().catch(() => undefined);
   });
   afterAll(async () => {
-    await admin.quit();
-    await server.close();
+    await admin?.quit();
+    await server?.close();
   });
 
   function store(ns: string, url = server.url, commandTimeoutMs?: number) {

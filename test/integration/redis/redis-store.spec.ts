@@ -26,9 +26,9 @@ describe('Redis state store', () => {
     while (closers.length > 0) await (closers.pop() as () => Promise<unknown>)();
   });
   afterAll(async () => {
-    await admin.quit();
-    await fake.close();
-    await server.close();
+    await admin?.quit();
+    await fake?.close();
+    await server?.close();
   });
 
   function storeOpts(ns: string) {

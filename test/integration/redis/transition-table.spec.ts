@@ -34,8 +34,8 @@ describe('health transitions: the Redis report script (Lua)', () => {
     cmd = defineScripts(client);
   });
   afterAll(async () => {
-    await client.quit();
-    await server.close();
+    await client?.quit();
+    await server?.close();
   });
 
   const cases = TRANSITION_CASES.filter((c) => !c.memoryOnly);
