@@ -5,6 +5,12 @@ import { createServer } from 'node:net';
 export async function startRedis(): Promise<{ url: string; port: number; stop(): Promise<void> }> {
   const port = await freePort();
   const proc: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  // Never outlives the benchmark, even one that crashes.
+  const onExit = (): void => {
+    proc.kill('SIGKILL');
+  };
+  process.once('exit', onExit);
+  proc.once('exit', () => process.off('exit', onExit));
   const url = `redis://127.0.0.1:${port}`;
   const Redis = (await import('ioredis')).default;
   for (let i = 0; i < 100; i++) {

@@ -1,6 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import Redis from 'ioredis';
 import { LlmRotate, type LlmRotateOptions, type StateStoreOptions } from '../lib';
+import { systemClock } from '../lib/core/clock';
+import { RedisStateStore } from '../lib/core/store/redis/redis.store';
 import { OpenAiFake } from '../test/fakes/openai-fake';
 
 export interface StoreRow {
@@ -89,7 +91,10 @@ export async function memorySelectBench(keys: number, n = 50_000): Promise<{ p50
 
 /**
  * Round trips to Redis per chat(), counted with MONITOR (commands sent by clients; those a Lua script runs inside
- * Redis are marked `lua` and do not count): a plain call, and a call whose first key answers 429 so it rotates once.
+ * Redis are marked `lua` and do not count), calls made one after the other: a plain call, and a call whose first
+ * key answers 429 so it rotates once. Reports travel behind the answer (with the next call's lease when calls
+ * follow each other), so `plain` is about 1; the rotating call waits for 2 (its leases; the 429's report rides
+ * with the second) and sends 3 in all.
  */
 export async function roundTripsPerChat(redisUrl: string, calls = 200): Promise<{ plain: number; rotating: number }> {
   const fake = await OpenAiFake.start();
@@ -105,25 +110,34 @@ export async function roundTripsPerChat(redisUrl: string, calls = 200): Promise<
     return sent;
   };
   const messages = [{ role: 'user' as const, content: 'hi' }];
-  const lr = await LlmRotate.create(options(10, { backend: 'redis', redisUrl, redisNamespace: 'rtt' }, fake.baseUrl), { logger: QUIET });
+  const engine = async (opts: LlmRotateOptions, ns: string) => {
+    const stateStore: StateStoreOptions = { backend: 'redis', redisUrl, redisNamespace: ns };
+    const store = new RedisStateStore(stateStore, systemClock, QUIET);
+    opts.registry.stateStore = stateStore;
+    return { lr: await LlmRotate.create(opts, { logger: QUIET, store }), store };
+  };
+  const { lr, store } = await engine(options(10, { backend: 'memory' }, fake.baseUrl), 'rtt');
   for (let i = 0; i < 20; i++) await lr.chat('gpt-4o-mini', messages);
+  await store.flush();
   const before = await count();
   for (let i = 0; i < calls; i++) await lr.chat('gpt-4o-mini', messages);
+  await store.flush();
   const plain = ((await count()) - before) / calls;
   await lr.close();
 
   let rotatingTotal = 0;
   const rounds = 10;
   for (let r = 0; r < rounds; r++) {
-    const opts = options(2, { backend: 'redis', redisUrl, redisNamespace: `rtt-rot-${r}` }, fake.baseUrl);
+    const opts = options(2, { backend: 'memory' }, fake.baseUrl);
     opts.registry.keys[0].priority = 1;
     fake.script('sk-bench-0', 'rate_limit');
-    const two = await LlmRotate.create(opts, { logger: QUIET });
+    const two = await engine(opts, `rtt-rot-${r}`);
     const b = await count();
-    const res = await two.chat('gpt-4o-mini', messages);
+    const res = await two.lr.chat('gpt-4o-mini', messages);
+    await two.store.flush();
     rotatingTotal += (await count()) - b;
     if (res.attempts.length !== 2) throw new Error('the rotating call did not rotate');
-    await two.close();
+    await two.lr.close();
   }
   monitor.disconnect();
   base.disconnect();

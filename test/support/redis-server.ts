@@ -5,6 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 
+/** Every redis-server this process started and that is still running: killed when the process exits, whatever happened. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of running) p.kill('SIGKILL');
+});
+
 /** A free TCP port on 127.0.0.1 (never the machine's 6379). */
 export async function freePort(): Promise<number> {
   for (;;) {
@@ -70,24 +76,34 @@ export class RedisServer {
       { stdio: ['ignore', 'pipe', 'ignore'] },
     );
     this.proc = proc;
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`redis-server on ${this.port} did not start: ${out}`)), 10_000);
-      proc.stdout?.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('Ready to accept connections')) {
+    running.add(proc);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(() => reject(new Error(`redis-server on ${this.port} did not start: ${out}`)), 10_000);
+        proc.stdout?.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('Ready to accept connections')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        proc.once('exit', (code) => {
           clearTimeout(timer);
-          resolve();
-        }
+          reject(new Error(`redis-server on ${this.port} exited (${code}): ${out}`));
+        });
       });
-      proc.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`redis-server on ${this.port} exited (${code}): ${out}`));
-      });
-    });
+    } catch (e) {
+      // Never left running behind a failed start.
+      proc.kill('SIGKILL');
+      running.delete(proc);
+      this.proc = undefined;
+      throw e;
+    }
     proc.stdout?.resume();
     proc.removeAllListeners('exit');
     proc.once('exit', () => {
+      running.delete(proc);
       proc.stdout?.destroy();
       if (this.proc === proc) this.proc = undefined;
     });

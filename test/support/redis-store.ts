@@ -23,16 +23,18 @@ export function redisStore(options: Omit<RedisStoreOptions, 'backend'>): { store
   return { store: new RedisStateStore({ backend: 'redis', ...options }, systemClock, logger), lines };
 }
 
-/** An engine on the Redis store against `baseUrl`. */
+/** An engine on the Redis store against `baseUrl` (`store`: its state store, e.g. to `flush()` what it sends behind calls). */
 export async function redisEngine(
   baseUrl: string,
   keys: TestKey[],
   store: Omit<RedisStoreOptions, 'backend'>,
   extra: Omit<Partial<LlmRotateOptions>, 'registry'> = {},
-): Promise<{ lr: LlmRotate; lines: string[] }> {
+): Promise<{ lr: LlmRotate; lines: string[]; store: RedisStateStore }> {
   const { lines, logger } = recordingLogger();
-  const lr = await LlmRotate.create(makeOptions(baseUrl, keys, { ...extra, stateStore: { backend: 'redis', ...store } }), { logger });
-  return { lr, lines };
+  const stateStore: RedisStoreOptions = { backend: 'redis', ...store };
+  const s = new RedisStateStore(stateStore, systemClock, logger);
+  const lr = await LlmRotate.create(makeOptions(baseUrl, keys, { ...extra, stateStore }), { logger, store: s });
+  return { lr, lines, store: s };
 }
 
 export async function keyRow(lr: LlmRotate, keyId: string): Promise<KeySnapshot> {
@@ -53,3 +55,12 @@ export async function eventually(fn: () => boolean | Promise<boolean>, ms = 10_0
 }
 
 export const HI = [{ role: 'user' as const, content: 'hi' }];
+
+/** `p`, or a rejection after `ms` (a test that would otherwise hang fails instead). */
+export function within<T>(ms: number, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not settled within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}

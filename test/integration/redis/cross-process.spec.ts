@@ -4,7 +4,7 @@ import { OpenAiFake } from '../../fakes/openai-fake';
 import type { TestKey } from '../../support/options';
 import { clientsNamed, RedisServer } from '../../support/redis-server';
 import { eventually, uniqueNamespace } from '../../support/redis-store';
-import { Worker } from '../../support/workers';
+import { killChildren, Worker } from '../../support/workers';
 
 const WORKERS = 4;
 const CALLS = 5;
@@ -22,13 +22,15 @@ describe('several worker processes share key health through Redis', () => {
   beforeAll(async () => {
     redis = await RedisServer.start();
   });
+  // Whatever happened in the test (a failed expectation, a worker that hung), no worker process survives it.
+  afterEach(() => killChildren());
   afterAll(async () => {
     // eslint-disable-next-line no-console
     console.log(
       `cross-process (${WORKERS} worker processes, ${CALLS} calls each after the first 429): requests to the 429 key after its first 429 — ` +
         `redis store: ${hits.redis}, memory store: ${hits.memory}`,
     );
-    await redis.close();
+    await redis?.close();
   });
 
   async function scenario(stateStore: StateStoreOptions): Promise<{ after429: number; resumed: number; errors: string[] }> {

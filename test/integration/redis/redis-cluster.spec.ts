@@ -25,8 +25,8 @@ describe('Redis state store on Redis Cluster', () => {
     while (closers.length > 0) await (closers.pop() as () => Promise<unknown>)();
   });
   afterAll(async () => {
-    await fake.close();
-    await server.close();
+    await fake?.close();
+    await server?.close();
   });
 
   it('cluster mode really rejects keys of different slots (the control)', async () => {

@@ -25,7 +25,7 @@ describe('Redis state store under Redis failure', () => {
   afterEach(async () => {
     while (cleanup.length > 0) await (cleanup.pop() as () => Promise<unknown>)().catch(() => undefined);
   });
-  afterAll(() => fake.close());
+  afterAll(() => fake?.close());
 
   async function server(start = true): Promise<RedisServer> {
     const s = start ? await RedisServer.start() : await RedisServer.reserve();

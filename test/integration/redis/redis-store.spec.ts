@@ -1,14 +1,14 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Redis from 'ioredis';
 import { OpenAiFake } from '../../fakes/openai-fake';
 import { LlmRotate } from '../../../lib';
 import { makeOptions, recordingLogger, type TestKey } from '../../support/options';
+import { availableAt } from '../../../lib/core/store/availability';
+import type { Lease } from '../../../lib/core/store/store.interfaces';
+import { RedisProxy } from '../../support/redis-proxy';
+import { LeaseChild } from '../../support/workers';
 import { allKeys, RedisServer, roundTrips } from '../../support/redis-server';
-import { HI, keyRow, redisEngine, redisStore, spec, uniqueNamespace } from '../../support/redis-store';
-
-const ROOT = join(__dirname, '../../..');
+import { eventually, HI, keyRow, redisEngine, redisStore, spec, uniqueNamespace, within } from '../../support/redis-store';
 
 /** The Redis store against a real redis-server of its own: atomic steps, sharing, leases, namespaces, reload. */
 describe('Redis state store', () => {
@@ -26,9 +26,9 @@ describe('Redis state store', () => {
     while (closers.length > 0) await (closers.pop() as () => Promise<unknown>)();
   });
   afterAll(async () => {
-    await admin.quit();
-    await fake.close();
-    await server.close();
+    await admin?.quit();
+    await fake?.close();
+    await server?.close();
   });
 
   function storeOpts(ns: string) {
@@ -50,19 +50,61 @@ describe('Redis state store', () => {
   /** Round trips (top-level commands, any client) while `fn` ran. */
   const commandsDuring = (fn: () => Promise<unknown>) => roundTrips(server, fn);
 
-  describe('one round trip per step', () => {
-    it('chat() is one lease and one report: two EVALSHA, nothing else', async () => {
-      const { lr } = await engine([{ keyId: 'a', secret: 'sk-rt-a' }, { keyId: 'b', secret: 'sk-rt-b' }], uniqueNamespace('rt'));
-      await lr.chat('gpt-4o-mini', HI); // the first use of each script on a connection is an EVAL
+  describe('one round trip on the caller\'s path', () => {
+    it('sequential chat() calls cost one BATCH each: every report rides with the next call\'s lease', async () => {
+      const { lr, store: s } = await engine([{ keyId: 'a', secret: 'sk-rt-a' }, { keyId: 'b', secret: 'sk-rt-b' }], uniqueNamespace('rt'));
+      await lr.chat('gpt-4o-mini', HI); // the first use of the script on a connection is an EVAL
+      await s.flush();
       const delta = await commandsDuring(async () => {
         for (let i = 0; i < 10; i++) await lr.chat('gpt-4o-mini', HI);
+        await s.flush(); // the last report, sent behind the last answer
       });
-      expect(delta).toEqual(Array(20).fill('evalsha'));
+      // lease 1, then (report i + lease i+1) × 9, then report 10: two BATCH per call before, 1.1 now.
+      expect(delta).toEqual(Array(11).fill('evalsha'));
     });
 
-    it('a 429 then a success is four; the next call skips the cooling key without asking Redis', async () => {
+    it('chat() answers after its lease\'s round trip: the report is sent behind the answer', async () => {
+      const proxy = await RedisProxy.start(server.port);
+      closers.push(() => proxy.close());
+      const ns = uniqueNamespace('behind');
+      const { lr, store: s } = await redisEngine(fake.baseUrl, [{ keyId: 'k', secret: 'sk-bh-k' }], { redisUrl: proxy.url, redisNamespace: ns, commandTimeoutMs: 5000 });
+      closers.push(() => lr.close());
+      await lr.chat('gpt-4o-mini', HI);
+      await s.flush();
+      // Let exactly one command through (the lease), hold everything after it.
+      proxy.hold(1);
+      const r = await within(5000, lr.chat('gpt-4o-mini', HI));
+      expect(r.keyId).toBe('k');
+      await eventually(() => proxy.held === 1, 5000, 'the report at the proxy'); // its report, held on its way...
+      expect(await admin.zcard(`{${ns}}:l:k`)).toBe(1); // ...so Redis still counts the lease
+      proxy.release();
+      await s.flush();
+      expect(await admin.zcard(`{${ns}}:l:k`)).toBe(0);
+      expect(lr.storeHealth().status).toBe('up');
+    });
+
+    it('a 429 benches the key in this worker\'s mirror at once, before its report reaches Redis', async () => {
+      const proxy = await RedisProxy.start(server.port);
+      closers.push(() => proxy.close());
+      const ns = uniqueNamespace('local429');
+      const { store: s } = redisStore({ redisUrl: proxy.url, redisNamespace: ns, commandTimeoutMs: 5000 });
+      closers.push(() => s.close());
+      const [e] = await s.sync([spec('k')]);
+      const lease = await s.lease(e, 60_000);
+      proxy.hold(0);
+      await within(5000, s.report(lease as Lease, { kind: 'rate_limit', retryAfterMs: 30_000 }, 0));
+      expect(e.state).toBe('COOLDOWN');
+      expect(availableAt(e, Date.now())).toBeGreaterThan(Date.now() + 20_000);
+      expect(await admin.hget(`{${ns}}:s:k`, 's')).toBe('ACTIVE'); // Redis has not heard of it yet
+      proxy.release();
+      await s.flush();
+      expect(await admin.hget(`{${ns}}:s:k`, 's')).toBe('COOLDOWN');
+      expect(e.state).toBe('COOLDOWN'); // the reply agrees with the mirror
+    });
+
+    it('a 429 then a success is three BATCH (the 429\'s report rides with the next lease); the next call skips the cooling key without asking Redis', async () => {
       fake.script('sk-rt429-a', 'rate_limit');
-      const { lr } = await engine(
+      const { lr, store: s } = await engine(
         [
           { keyId: 'w', secret: 'sk-rt429-w', models: ['warm-up'] },
           { keyId: 'a', secret: 'sk-rt429-a', priority: 1 },
@@ -71,31 +113,61 @@ describe('Redis state store', () => {
         uniqueNamespace('rt'),
       );
       await lr.chat('warm-up', HI);
-      const first = await commandsDuring(() => lr.chat('gpt-4o-mini', HI));
-      expect(first).toEqual(Array(4).fill('evalsha'));
+      await s.flush();
+      const first = await commandsDuring(async () => {
+        await lr.chat('gpt-4o-mini', HI);
+        await s.flush();
+      });
+      expect(first).toEqual(Array(3).fill('evalsha'));
       const second = await commandsDuring(async () => {
         const r = await lr.chat('gpt-4o-mini', HI);
         expect(r.attempts.map((a) => a.keyId)).toEqual(['b']);
+        await s.flush();
       });
       expect(second).toEqual(Array(2).fill('evalsha'));
     });
 
-    it('release is one round trip, and timers run on Redis time', async () => {
+    it('concurrent calls share round trips: 64 leases taken in one tick are one BATCH, their 64 reports another', async () => {
+      const ns = uniqueNamespace('batch');
+      const s = store(ns);
+      const entries = await s.sync(Array.from({ length: 20 }, (_, i) => spec(`k${i}`, { maxConcurrent: 4 })));
+      await s.lease(entries[0], 60_000).then((l) => s.release(l as Lease)); // the first use of the script is an EVAL
+      await s.flush();
+      let leases: Array<Lease | null> = [];
+      const taking = await commandsDuring(async () => {
+        leases = await Promise.all(Array.from({ length: 64 }, (_, i) => s.lease(entries[i % 20], 60_000)));
+      });
+      expect(taking).toEqual(['evalsha']);
+      expect(leases.filter((l) => l !== null)).toHaveLength(64);
+      expect((await admin.zcard(`{${ns}}:l:k0`)) + (await admin.zcard(`{${ns}}:l:k19`))).toBe(4 + 3);
+      // maxConcurrent holds inside one batch too: 20 keys × 4 = 80 slots, 16 left.
+      const more = await Promise.all(Array.from({ length: 40 }, (_, i) => s.lease(entries[i % 20], 60_000)));
+      expect(more.filter((l) => l !== null)).toHaveLength(16);
+      const reporting = await commandsDuring(async () => {
+        await Promise.all([...leases, ...more].map((l) => (l === null ? undefined : s.report(l, { kind: 'success' }, 1))));
+        await s.flush();
+      });
+      expect(reporting).toEqual(['evalsha']);
+      for (let i = 0; i < 20; i++) expect(await admin.zcard(`{${ns}}:l:k${i}`)).toBe(0);
+    });
+
+    it('release and report are sent behind the caller, and timers run on Redis time', async () => {
       const ns = uniqueNamespace('rel');
       const s = store(ns);
       const [e] = await s.sync([spec('k')]);
       const lease = await s.lease(e, 60_000);
       expect(lease).not.toBeNull();
-      // The first use of a script on a connection is an EVAL (ioredis then switches to EVALSHA): still one trip.
-      expect(await commandsDuring(() => s.release(lease as NonNullable<typeof lease>))).toEqual(['eval']);
-      const again = await s.lease(e, 60_000);
-      expect(await commandsDuring(() => s.release(again as NonNullable<typeof again>))).toEqual(['evalsha']);
+      expect(await commandsDuring(async () => {
+        await s.release(lease as Lease);
+        await s.flush();
+      })).toEqual(['evalsha']);
       expect(await admin.zcard(`{${ns}}:l:k`)).toBe(0);
       // A 429 stored on Redis time: until = Redis TIME at the report + retry-after.
       const l2 = await s.lease(e, 60_000);
       const [sec, usec] = await admin.time();
       const before = Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
-      await s.report(l2 as NonNullable<typeof l2>, { kind: 'rate_limit', retryAfterMs: 7000 }, 0);
+      await s.report(l2 as Lease, { kind: 'rate_limit', retryAfterMs: 7000 }, 0);
+      await s.flush();
       const [sec2, usec2] = await admin.time();
       const after = Number(sec2) * 1000 + Math.floor(Number(usec2) / 1000);
       const until = Number(await admin.hget(`{${ns}}:s:k`, 'u'));
@@ -145,6 +217,7 @@ describe('Redis state store', () => {
     const ctx = await a.lr.acquire('openai');
     expect((await keyRow(b.lr, ctx.keyId)).leasesInUse).toBe(1);
     await ctx.release();
+    await a.store.flush(); // sent behind the caller: one round trip later every worker sees it
     expect((await keyRow(b.lr, ctx.keyId)).leasesInUse).toBe(0);
   });
 
@@ -206,27 +279,18 @@ describe('Redis state store', () => {
       expect(max).toBe(3); // the limit was reached: there was contention
       expect(refused).toBeGreaterThan(0);
       expect(granted).toBeGreaterThan(3);
+      await Promise.all(stores.map((s) => s.flush()));
       expect(await admin.zcard(`{${ns}}:l:k`)).toBe(0);
     });
 
     it('a lease held by a crashed worker expires and its slot comes back', async () => {
       const ns = uniqueNamespace('crash');
-      const child = spawn(process.execPath, ['-r', '@swc-node/register', 'test/support/redis-lease.child.ts', server.url, ns, 'k', '1', '1500'], {
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      const line = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-          if (out.includes('\n')) resolve(out.split('\n')[0]);
-        });
-        child.once('exit', (code) => reject(new Error(`child exited ${code}`)));
-      });
-      const took = JSON.parse(line) as { token: string | null; health: string };
-      expect(took).toEqual({ token: expect.any(String), health: 'up' });
+      // Killed whatever happens (afterEach), and a bounded wait: a failure never leaves it running or hangs the suite.
+      const child = await LeaseChild.start(server.url, ns, 'k', 1, 1500);
+      closers.push(() => child.kill());
+      expect(child.took).toEqual({ token: expect.any(String), health: 'up' });
       const killedAt = Date.now();
-      child.kill('SIGKILL');
+      await child.kill();
       const s = store(ns);
       const [e] = await s.sync([spec('k', { maxConcurrent: 1 })]);
       expect(await s.lease(e, 30_000)).toBeNull(); // the dead worker's slot is still taken
@@ -236,6 +300,35 @@ describe('Redis state store', () => {
         lease = await s.lease(e, 30_000);
       }
       expect(lease).not.toBeNull(); // ...until its TTL ran out
+    });
+
+    it('a refused lease refreshes the mirror: leases in use and the soonest expiry, so a waiting caller knows when to look again', async () => {
+      const ns = uniqueNamespace('refresh');
+      const a = store(ns);
+      const b = store(ns);
+      const [ea] = await a.sync([spec('k', { maxConcurrent: 2 })]);
+      const [eb] = await b.sync([spec('k', { maxConcurrent: 2 })]);
+      const held = await Promise.all([a.lease(ea, 3000), a.lease(ea, 60_000)]);
+      expect(held.every((l) => l !== null)).toBe(true);
+      expect(eb.inFlight).toBe(0); // b has not heard of them yet
+      expect(await b.lease(eb, 60_000)).toBeNull();
+      expect(eb.inFlight).toBe(2);
+      expect(Math.abs(eb.leaseMinExpiry - (held[0] as Lease).expiresAt)).toBeLessThan(1000);
+      const now = Date.now();
+      const at = availableAt(eb, now);
+      expect(at).toBeGreaterThan(now);
+      expect(at).toBeLessThanOrEqual(now + 50); // busy: looked at again soon (BUSY_RETRY_MS), not at the lease TTL
+    });
+
+    it('a lease on a key a reload removed is still freed in Redis', async () => {
+      const ns = uniqueNamespace('removed');
+      const s = store(ns);
+      const [a] = await s.sync([spec('a', { maxConcurrent: 3 }), spec('b')]);
+      const lease = (await s.lease(a, 60_000)) as Lease;
+      await s.sync([spec('b')]);
+      await s.release(lease);
+      await s.flush();
+      expect(await admin.zcard(`{${ns}}:l:a`)).toBe(0);
     });
 
     it('are fenced: a late release or report of an expired lease frees nobody else\'s slot', async () => {
@@ -252,9 +345,11 @@ describe('Redis state store', () => {
       expect(fresh).not.toBeNull();
       await a.release(late as NonNullable<typeof late>);
       await a.report(late as NonNullable<typeof late>, { kind: 'success' }, 0);
+      await a.flush(); // both reached Redis
       expect(await b.lease(eb, 30_000)).toBeNull(); // b's lease still holds the only slot
       expect(await admin.zrange(`{${ns}}:l:k`, 0, -1)).toEqual([fresh?.token]);
       await b.release(fresh as NonNullable<typeof fresh>);
+      await b.flush();
       expect(await admin.zcard(`{${ns}}:l:k`)).toBe(0);
     });
   });

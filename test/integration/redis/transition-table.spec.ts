@@ -34,8 +34,8 @@ describe('health transitions: the Redis report script (Lua)', () => {
     cmd = defineScripts(client);
   });
   afterAll(async () => {
-    await client.quit();
-    await server.close();
+    await client?.quit();
+    await server?.close();
   });
 
   const cases = TRANSITION_CASES.filter((c) => !c.memoryOnly);
@@ -48,28 +48,25 @@ describe('health transitions: the Redis report script (Lua)', () => {
     await client.hset(sk, { s: c.before.state, u: until, f: c.before.failures });
     await client.zadd(lk, t0 + 60_000, 'tok');
     const o = c.outcome;
-    const r = await cmd.llmrotateReport(
+    // One BATCH call, one key (its settings), one report operation.
+    const S = CASE_SETTINGS;
+    const r = await cmd.llmrotateBatch(
+      2,
       sk,
       lk,
-      'tok',
-      o.kind,
-      o.kind === 'rate_limit' ? (o.retryAfterMs ?? 0) : 0,
-      o.kind === 'success' ? (o.cooldownIn ?? 0) : 0,
-      0,
-      CASE_SETTINGS.cooldownMs,
-      CASE_SETTINGS.quarantineMs,
-      CASE_SETTINGS.maxConsecutiveFailures,
-      0,
-      0,
+      `0 0 0 ${S.cooldownMs} ${S.quarantineMs} ${S.maxConsecutiveFailures} ${S.maxBenchMs}`,
+      `r 1 tok ${o.kind} ${o.kind === 'rate_limit' ? (o.retryAfterMs ?? 0) : 0} ${o.kind === 'success' ? (o.cooldownIn ?? 0) : 0} 0\n`,
     );
     // The reply carries the script's own `now` (Redis TIME), so "ms from now" is exact.
     const now = r[0] as number;
+    expect(r[1]).toBe('1');
     const stored = await client.hgetall(sk);
     expect(stored.s).toBe(c.after.state);
     expect(Number(stored.f)).toBe(c.after.failures);
     expect(Number(stored.u)).toBe(c.after.until === 'same' ? until : c.after.until === 0 ? 0 : now + c.after.until);
     // The reply is the same row, and the lease was released in the same step.
-    expect([r[1], r[2], r[3], r[4]]).toEqual([stored.s, Number(stored.u), Number(stored.f), 0]);
+    const row = String(r[2]).split(' ');
+    expect([row[0], Number(row[1]), Number(row[2])]).toEqual([stored.s, Number(stored.u), Number(stored.f)]);
     expect(await client.zcard(lk)).toBe(0);
   });
 });

@@ -1,8 +1,8 @@
-import type { HealthSettings, KeyState, Outcome } from '../../health/health.interfaces';
+import type { KeyState, Outcome } from '../../health/health.interfaces';
 import { initialHealth, transition } from '../../health/transitions';
 import { availableAt, newKeyEntry, WINDOW_MS, windowStartOf } from '../availability';
 import type { KeyEntry, KeyOverride, StoreKeySpec } from '../store.interfaces';
-import type { ScriptReply } from './redis.scripts';
+import { ROW_FIELDS } from './redis.scripts';
 
 /**
  * One key's local mirror: what strategies read synchronously. Refreshed from every script reply (times are
@@ -28,6 +28,15 @@ export interface RedisEntry extends KeyEntry {
   /** An operator's action taken while Redis was unreachable, sent when it is back. */
   pendingOverride: KeyOverride | undefined;
   /**
+   * Operations applied to the mirror at once and sent behind the caller's answer whose reply has not arrived yet:
+   * reports and overrides (`pendingHealth`), reports and releases (`pendingFrees`). A reply older than one of them
+   * does not overwrite the health it changed, and counts its lease as already freed.
+   */
+  pendingHealth: number;
+  pendingFrees: number;
+  /** A warning about this key's Redis data was logged and the key has not been healthy since (one warning per fault). */
+  faultLogged: boolean;
+  /**
    * `until` as snapshots show it: Redis' own deadline (the same in every worker), or the local one while degraded.
    * `until` itself is on the local clock for the strategies.
    */
@@ -51,30 +60,98 @@ export function newRedisEntry(spec: StoreKeySpec, sk: string, lk: string): Redis
     retired: false,
     operatorDisabled: false,
     pendingOverride: undefined,
+    pendingHealth: 0,
+    pendingFrees: 0,
+    faultLogged: false,
     shownUntil: 0,
   };
 }
 
+/** The latest epoch ms a `Date` can hold: no deadline in the mirror goes past it, whatever Redis holds. */
+const MAX_DATE_MS = 8.64e15;
+
+/** A number from a reply, as a finite value in [lo, MAX_DATE_MS] (anything else reads as `lo`). */
+function num(v: string | undefined, lo = 0): number {
+  const n = Number(v);
+  if (!(n >= lo)) return lo;
+  return n > MAX_DATE_MS ? MAX_DATE_MS : n;
+}
+
+/** A key's row from a script reply (see ROW_FIELDS): its fields, its flag, and the error text of flag 2. */
+export interface Row {
+  readonly f: readonly string[];
+  readonly flag: number;
+  readonly msg: string;
+}
+
+export function parseRow(v: string | number | undefined): Row {
+  const str = String(v ?? '');
+  const bar = str.indexOf('|');
+  const f = (bar < 0 ? str : str.slice(0, bar)).split(' ');
+  return { f, flag: f.length >= ROW_FIELDS ? Number(f[9]) : 2, msg: bar < 0 ? (f.length >= ROW_FIELDS ? '' : 'malformed reply') : str.slice(bar + 1) };
+}
+
 /**
- * Refreshes the mirror from the row at `r[i]` (see ROW_FIELDS). `offset` = Redis time − local time, so local
- * timers compare with the local clock.
+ * Refreshes the mirror from a row. `offset` = Redis time − local time, so local timers compare with the local
+ * clock. Operations applied locally and not yet answered keep their effect: the health they changed is kept, and
+ * the leases they free are not counted again.
  */
-export function applyRow(e: RedisEntry, r: ScriptReply, i: number, offset: number): void {
-  const s = r[i] as string;
-  const u = r[i + 1] as number;
-  const m = r[i + 4] as number;
-  const ws = r[i + 5] as number;
-  e.retired = r[i + 8] === 1;
-  e.operatorDisabled = r[i + 8] === 2;
-  e.state = !e.spec.enabled || e.retired || e.operatorDisabled ? 'DISABLED' : STATES.has(s) ? (s as KeyState) : 'ACTIVE';
-  e.until = u > 0 ? u - offset : 0;
-  e.shownUntil = u;
-  e.consecutiveFailures = r[i + 2] as number;
-  e.inFlight = r[i + 3] as number;
-  e.leaseMinExpiry = m < 0 ? Infinity : m - offset;
+export function applyRow(e: RedisEntry, row: Row, offset: number): void {
+  const r = row.f;
+  const x = r[8];
+  e.retired = x === '1';
+  e.operatorDisabled = x === '2';
+  if (e.pendingHealth === 0) {
+    const s = r[0];
+    const u = num(r[1]);
+    e.state = !e.spec.enabled || e.retired || e.operatorDisabled ? 'DISABLED' : STATES.has(s) ? (s as KeyState) : 'ACTIVE';
+    e.until = u > 0 ? u - offset : 0;
+    e.shownUntil = u;
+    e.consecutiveFailures = num(r[2]);
+  } else if (!e.spec.enabled || e.retired || e.operatorDisabled) {
+    e.state = 'DISABLED';
+  }
+  const counted = num(r[3], -1);
+  if (counted >= 0) {
+    // Not counted (-1): a key without maxConcurrent, whose count only snapshots need (SYNC counts).
+    const n = counted - e.pendingFrees;
+    const m = num(r[4], -1);
+    e.inFlight = n > 0 ? n : 0;
+    e.leaseMinExpiry = m < 0 || n <= 0 ? Infinity : m - offset;
+  }
+  const ws = num(r[5]);
   e.windowStart = ws > 0 ? ws - offset : 0;
-  e.windowRequests = r[i + 6] as number;
-  e.windowTokens = r[i + 7] as number;
+  e.windowRequests = num(r[6]);
+  e.windowTokens = num(r[7]);
+}
+
+/**
+ * Applies an outcome to the mirror at once (its report is on its way to Redis): the transition, the tokens, and one
+ * lease fewer. Returns whether the health changed. `offset` translates the new deadline to Redis' clock for snapshots.
+ */
+export function applyReport(e: RedisEntry, outcome: Outcome, tokens: number, now: number, offset: number): boolean {
+  const changed = applyTransition(e, outcome, now);
+  if (changed) e.shownUntil = e.until > 0 ? e.until + offset : 0;
+  if (tokens > 0 && e.spec.rateLimitTpm > 0) {
+    rollWindow(e, now);
+    e.windowTokens += tokens;
+  }
+  if (e.inFlight > 0) e.inFlight--;
+  return changed;
+}
+
+/** `transition()` on the mirror, every wait capped at the key's maxBenchMs; true when the health changed. */
+function applyTransition(e: RedisEntry, outcome: Outcome, now: number): boolean {
+  const settings = e.spec.health;
+  const next = transition(e, outcome, now, settings);
+  if (next === e) return false;
+  const cap = now + settings.maxBenchMs;
+  const until = next.until > cap ? cap : next.until;
+  if (next.state === e.state && until === e.until && next.consecutiveFailures === e.consecutiveFailures) return false;
+  e.state = next.state;
+  e.until = until;
+  e.consecutiveFailures = next.consecutiveFailures;
+  return true;
 }
 
 // ───────────── local evaluation (Redis unreachable): the memory store's rules over the mirror ─────────────
@@ -98,13 +175,9 @@ export function localLease(e: RedisEntry, token: string, ttlMs: number, now: num
   return expiresAt;
 }
 
-export function localReport(e: RedisEntry, outcome: Outcome, tokens: number, now: number, settings: HealthSettings): void {
-  const next = transition(e, outcome, now, settings);
-  if (next !== e && (next.state !== e.state || next.until !== e.until || next.consecutiveFailures !== e.consecutiveFailures)) {
-    e.state = next.state;
-    e.until = next.until;
-    e.consecutiveFailures = next.consecutiveFailures;
-    e.shownUntil = next.until;
+export function localReport(e: RedisEntry, outcome: Outcome, tokens: number, now: number): void {
+  if (applyTransition(e, outcome, now)) {
+    e.shownUntil = e.until;
     e.dirty = true;
   }
   if (tokens > 0 && e.spec.rateLimitTpm > 0) {
