@@ -57,6 +57,8 @@ export {
   ProviderHttpError,
   ProviderTimeoutError,
   ProviderTransportError,
+  RequestBuildError,
   SecretResolutionError,
+  StreamInterruptedError,
   UnsupportedFeatureError,
 } from './core/errors';

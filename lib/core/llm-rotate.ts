@@ -14,11 +14,14 @@ import {
   ClosedError,
   ConfigurationError,
   InvalidRequestError,
+  LlmRotateError,
   NoAvailableKeyError,
   ProviderBadRequestError,
   ProviderHttpError,
   ProviderTransportError,
+  RequestBuildError,
   SecretResolutionError,
+  StreamInterruptedError,
 } from './errors';
 import { UsageEmitter, type UsageListener } from './events';
 import type { Outcome } from './health/health.interfaces';
@@ -33,7 +36,9 @@ import type { Candidate, CandidateList, SelectionStrategy } from './selection/st
 import { availableAt } from './store/availability';
 import { createStateStore } from './store/create-store';
 import type { KeyOverride, Lease, StateStore, StoreHealth } from './store/store.interfaces';
-import { Exchange, readText } from './transport/http';
+import { boundMessage } from './providers/http-errors';
+import { asLibraryError } from './providers/wire-checks';
+import { Exchange, readText, type HttpRequest } from './transport/http';
 import type {
   AcquireOptions,
   Attempt,
@@ -42,6 +47,7 @@ import type {
   ChatMessage,
   ChatOptions,
   ChatResult,
+  ErrorKind,
   ProviderName,
   Usage,
   UsageEvent,
@@ -182,9 +188,10 @@ export class LlmRotate implements LeaseOwner {
     const target = this.target(step, picked);
     if (target instanceof Error) return this.finishAttempt(picked, step, t0, { kind: 'auth' }, target, requestId, 'chat');
     const adapter = this.adapter(key.provider);
-    const ex = new Exchange(key.provider, key.settings.timeoutMs, signal);
+    // h1: the exchange takes the provider's deadlines and size caps; a request that cannot be built is a RequestBuildError.
+    const ex = new Exchange(key.provider, key.settings, signal);
     try {
-      const res = await ex.send(await adapter.buildRequest(target, req, false));
+      const res = await ex.send(await buildRequest(adapter, target, req, false));
       const text = await readText(ex, res);
       const now = this.clock.now();
       if (!res.ok) {
@@ -214,7 +221,8 @@ export class LlmRotate implements LeaseOwner {
         },
       };
     } catch (e) {
-      const err = e instanceof Error ? e : new Error(String(e));
+      // h1: only the library's typed errors leave an attempt (anything else: a malformed answer, EMALFORMED).
+      const err = asLibraryError(key.provider, e);
       return this.finishAttempt(picked, step, t0, classifyThrown(err, this.clock.now()), this.scrubError(err), requestId, 'chat');
     } finally {
       ex.finish(false);
@@ -270,7 +278,8 @@ export class LlmRotate implements LeaseOwner {
     const target = this.target(step, picked);
     if (target instanceof Error) return this.finishAttempt(picked, step, t0, { kind: 'auth' }, target, requestId, 'stream');
     const adapter = this.adapter(key.provider);
-    const ex = new Exchange(key.provider, key.settings.timeoutMs, signal);
+    // h1: the exchange takes the provider's deadlines (timeoutMs, firstTokenTimeoutMs) and size caps.
+    const ex = new Exchange(key.provider, key.settings, signal);
     let yielded = false;
     let settled = false;
     const settle = (outcome: Outcome, error: Error | undefined, usage?: Usage): Promise<AttemptEnd> => {
@@ -280,9 +289,9 @@ export class LlmRotate implements LeaseOwner {
     try {
       let res: Response;
       try {
-        res = await ex.send(await adapter.buildRequest(target, req, true));
+        res = await ex.send(await buildRequest(adapter, target, req, true)); // h1: RequestBuildError when it cannot be built
       } catch (e) {
-        const err = e instanceof Error ? e : new Error(String(e));
+        const err = asLibraryError(key.provider, e); // h1
         return await settle(classifyThrown(err, this.clock.now()), this.scrubError(err));
       }
       if (!res.ok) {
@@ -294,13 +303,16 @@ export class LlmRotate implements LeaseOwner {
       let finishReason: ChatChunk['finishReason'];
       let inputTokens = 0;
       let outputTokens = 0;
+      // h1: how adapter.readStream is driven. A delta with text, a finish or an error is the first token (keep-alives
+      // are not); a failure after the first yielded chunk is a StreamInterruptedError carrying the failure as its cause.
       try {
         for await (const d of adapter.readStream(ex, res, target)) {
+          if (d.delta || d.finishReason !== undefined || d.error !== undefined) ex.firstToken();
           if (d.error !== undefined) {
             const err = this.httpError(key.provider, d.error);
             const end = await settle(outcomeOf(d.error), err);
             if (!yielded) return end;
-            throw err;
+            throw interrupted(key.provider, key.keyId, d.error.kind, err);
           }
           if (d.usage !== undefined) {
             if (d.usage.inputTokens !== undefined) inputTokens = d.usage.inputTokens;
@@ -314,10 +326,12 @@ export class LlmRotate implements LeaseOwner {
         }
       } catch (e) {
         if (settled) throw e;
-        const err = e instanceof SyntaxError ? new ProviderTransportError(key.provider, `${key.provider} sent a malformed stream event`, 'EMALFORMED') : e instanceof Error ? e : new Error(String(e));
-        const end = await settle(err instanceof ProviderTransportError && err.code === 'EMALFORMED' ? { kind: 'transient' } : classifyThrown(err, this.clock.now()), this.scrubError(err));
+        const err = asLibraryError(key.provider, e);
+        const outcome = classifyThrown(err, this.clock.now());
+        const end = await settle(outcome, this.scrubError(err));
         if (!yielded) return end;
-        throw end.error;
+        if (outcome.kind === 'cancelled' || outcome.kind === 'success') throw end.error;
+        throw interrupted(key.provider, key.keyId, outcome.kind, end.error as Error);
       }
       const usage: Usage = { inputTokens, outputTokens };
       await settle({ kind: 'success', cooldownUntil }, undefined, usage);
@@ -720,7 +734,8 @@ export class LlmRotate implements LeaseOwner {
 
 
   private httpError(provider: ProviderName, c: ClassifiedError): ProviderHttpError {
-    const msg = `${provider} answered ${c.status}: ${this.secrets.scrub(c.message)}`;
+    // h1: scrub first, then bound (a cut before scrubbing leaves part of an echoed key).
+    const msg = `${provider} answered ${c.status}: ${boundMessage(this.secrets.scrub(c.message))}`;
     return c.kind === 'bad_request'
       ? new ProviderBadRequestError(provider, c.status, c.kind, msg, c.retryAfterMs)
       : new ProviderHttpError(provider, c.status, c.kind, msg, c.retryAfterMs);
@@ -728,7 +743,7 @@ export class LlmRotate implements LeaseOwner {
 
   /** Errors leaving the library carry no secret. */
   private scrubError(e: Error): Error {
-    const clean = this.secrets.scrub(e.message);
+    const clean = boundMessage(this.secrets.scrub(e.message), 1000); // h1: bounded after scrubbing
     if (clean !== e.message) e.message = clean;
     return e;
   }
@@ -773,6 +788,21 @@ function toRequest(model: string, messages: readonly ChatMessage[], opts: ChatOp
 
 function isTextPart(p: unknown): boolean {
   return typeof p === 'object' && p !== null && (p as { type?: unknown }).type === 'text' && typeof (p as { text?: unknown }).text === 'string';
+}
+
+// h1: a request an adapter cannot build (a bug or an odd input in a vendor library) is not the key's failure.
+async function buildRequest(adapter: ProviderAdapter, target: CallTarget, req: UnifiedRequest, stream: boolean): Promise<HttpRequest> {
+  try {
+    return await adapter.buildRequest(target, req, stream);
+  } catch (e) {
+    if (e instanceof LlmRotateError) throw e;
+    throw new RequestBuildError(adapter.provider, `${adapter.provider}: the request could not be built (${e instanceof Error ? e.name : typeof e})`);
+  }
+}
+
+// h1: a stream that failed after its first chunk was yielded.
+function interrupted(provider: ProviderName, keyId: string, kind: ErrorKind, cause: Error): StreamInterruptedError {
+  return new StreamInterruptedError(provider, keyId, kind, `The ${provider} stream of key "${keyId}" broke off after its first chunk: ${cause.message}`, { cause });
 }
 
 function outcomeOf(c: ClassifiedError): Outcome {

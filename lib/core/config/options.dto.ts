@@ -13,6 +13,7 @@ import {
   IsString,
   IsUrl,
   Matches,
+  Max,
   Min,
   ValidateNested,
 } from 'class-validator';
@@ -20,6 +21,9 @@ import { PROVIDERS, type ProviderName } from '../types';
 import { STRATEGIES, type StrategyName } from './options.interfaces';
 
 /** class-validator schemas of {@link LlmRotateOptions}: validated once at start-up and on every reload. */
+
+/** Node clamps longer timers to 1 ms; also the bound of the byte caps (2 GiB - 1). */
+const MAX_TIMER_MS = 2_147_483_647;
 
 const URL_OPTS = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
 const providerList = PROVIDERS.join(', ');
@@ -49,6 +53,10 @@ export class ProviderDto {
   @IsOptional() @IsNumber() @Min(1) maxCooldownSeconds?: number;
   @IsOptional() @IsInt() @Min(1) maxConsecutiveFailures?: number;
   @IsOptional() @IsInt() @Min(1) timeoutMs?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) firstTokenTimeoutMs?: number;
+  // At least 1 KiB: an error body is cut there at the earliest, beyond the 500 characters a message keeps.
+  @IsOptional() @IsInt() @Min(1024) @Max(MAX_TIMER_MS) maxEventBytes?: number;
+  @IsOptional() @IsInt() @Min(1024) @Max(MAX_TIMER_MS) maxResponseBytes?: number;
   @IsOptional() @IsUrl(URL_OPTS) baseUrl?: string;
   @IsOptional() @IsObject() headers?: Record<string, string>;
   @IsOptional() @IsString() apiVersion?: string;

@@ -32,7 +32,20 @@ export interface ProviderOptions {
    */
   maxCooldownSeconds?: number;
   maxConsecutiveFailures?: number;
+  /**
+   * Milliseconds to wait for the response head, then for each gap between body chunks of a stream (a non-streamed
+   * body must arrive whole within it). Default 60000 (bedrock 120000).
+   */
   timeoutMs?: number;
+  /**
+   * Streams: milliseconds from sending the request until the first token (text, reasoning or a finish) arrives.
+   * Keep-alive comments and pings do not count. Default: `timeoutMs`. Raise it for models that think before answering.
+   */
+  firstTokenTimeoutMs?: number;
+  /** Streams: the largest single event (an SSE event or line, an AWS event-stream frame) in bytes. Default 8 MiB. */
+  maxEventBytes?: number;
+  /** The largest non-streamed answer body read, in bytes (error bodies are read up to 64 KiB of it). Default 32 MiB. */
+  maxResponseBytes?: number;
   baseUrl?: string;
   /** Extra HTTP headers sent with every request of this provider (e.g. OpenRouter's `HTTP-Referer`, `X-Title`). */
   headers?: Record<string, string>;
