@@ -1,6 +1,6 @@
 import { Test } from '@nestjs/testing';
 import { firstValueFrom, toArray } from 'rxjs';
-import { AllKeysExhaustedError, CallCancelledError, LlmRotate, LlmRotateModule, LlmRotateService, ProviderHttpError } from '../../../lib';
+import { AllKeysExhaustedError, CallCancelledError, LlmRotate, LlmRotateModule, LlmRotateService, ProviderHttpError, StreamInterruptedError } from '../../../lib';
 import { OpenAiFake } from '../../fakes/openai-fake';
 import { makeOptions, recordingLogger, type TestKey } from '../../support/options';
 import { waitFor } from '../../support/wait';
@@ -61,8 +61,10 @@ describe('stream()', () => {
     const err = await (async () => {
       for await (const c of e.stream('gpt-4o-mini', MSG)) got.push(c.delta);
     })().catch((x: unknown) => x);
-    expect(err).toBeInstanceOf(ProviderHttpError);
-    expect((err as ProviderHttpError).status).toBe(502);
+    expect(err).toBeInstanceOf(StreamInterruptedError);
+    expect(err).toMatchObject({ provider: 'openai', keyId: 'a', kind: 'transient' });
+    expect((err as Error).cause).toBeInstanceOf(ProviderHttpError);
+    expect(((err as Error).cause as ProviderHttpError).status).toBe(502);
     expect(got.join('')).toBe('one two ');
     expect(fake.hits('sk-test-b')).toBe(0);
     const a = (await e.snapshot()).keys.find((k) => k.keyId === 'a');

@@ -5,6 +5,7 @@ import {
   ProviderBadRequestError,
   ProviderHttpError,
   ProviderTransportError,
+  StreamInterruptedError,
   UnsupportedFeatureError,
   type ChatChunk,
   type ChatMessage,
@@ -193,8 +194,10 @@ describe('anthropic provider (Messages API fake on 127.0.0.1)', () => {
         caught = e;
       }
       expect(got.join('')).toBe('Hello from ');
-      expect(caught).toBeInstanceOf(ProviderHttpError);
-      expect(caught).toMatchObject({ provider: 'anthropic', status: 529, kind: 'transient' });
+      expect(caught).toBeInstanceOf(StreamInterruptedError);
+      expect(caught).toMatchObject({ provider: 'anthropic', keyId: 'a', kind: 'transient' });
+      expect((caught as Error).cause).toBeInstanceOf(ProviderHttpError);
+      expect((caught as Error).cause).toMatchObject({ provider: 'anthropic', status: 529, kind: 'transient' });
       expect(fake.hits(SECRET_B)).toBe(0);
       expect(await keyRow(lr, 'a')).toMatchObject({ consecutiveFailures: 1, leasesInUse: 0 });
     });
@@ -203,11 +206,11 @@ describe('anthropic provider (Messages API fake on 127.0.0.1)', () => {
       fake.script(SECRET_A, 'stream_truncated');
       const lr = await engine(keys('a'));
       const got: string[] = [];
-      await expect(
-        (async () => {
-          for await (const c of lr.stream(MODEL, HI)) got.push(c.delta);
-        })(),
-      ).rejects.toBeInstanceOf(ProviderTransportError);
+      const err = await (async () => {
+        for await (const c of lr.stream(MODEL, HI)) got.push(c.delta);
+      })().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StreamInterruptedError);
+      expect((err as Error).cause).toBeInstanceOf(ProviderTransportError);
       expect(got.join('')).toBe('Hello ');
       expect(await keyRow(lr, 'a')).toMatchObject({ consecutiveFailures: 1 });
     });

@@ -5,6 +5,7 @@ import {
   ProviderBadRequestError,
   ProviderHttpError,
   ProviderTransportError,
+  StreamInterruptedError,
   UnsupportedFeatureError,
   type ChatMessage,
   type UsageEvent,
@@ -273,8 +274,10 @@ describe('bedrock provider (Converse / ConverseStream fake on 127.0.0.1)', () =>
         for await (const c of lr.stream(MODEL, HI)) got.push(c.delta);
       })().catch((e: unknown) => e);
       expect(got).toEqual(['Hello ']);
-      expect(err).toBeInstanceOf(ProviderHttpError);
-      expect(err).toMatchObject({ kind: 'rate_limit', status: 429 });
+      expect(err).toBeInstanceOf(StreamInterruptedError);
+      expect(err).toMatchObject({ provider: 'bedrock', keyId: 'api-1', kind: 'rate_limit' });
+      expect((err as Error).cause).toBeInstanceOf(ProviderHttpError);
+      expect((err as Error).cause).toMatchObject({ kind: 'rate_limit', status: 429 });
       expect(fake.hits(API_2)).toBe(0);
       expect((await keyRow(lr, 'api-1')).state).toBe('COOLDOWN');
     });
@@ -295,8 +298,10 @@ describe('bedrock provider (Converse / ConverseStream fake on 127.0.0.1)', () =>
         for await (const c of lr.stream(MODEL, HI)) got.push(c.delta);
       })().catch((e: unknown) => e);
       expect(got).toEqual(['Hello ']);
-      expect(err).toBeInstanceOf(ProviderTransportError);
-      expect((err as ProviderTransportError).code).toBe('EMALFORMED');
+      expect(err).toBeInstanceOf(StreamInterruptedError);
+      expect(err).toMatchObject({ provider: 'bedrock', keyId: 'api-1', kind: 'transient' });
+      expect((err as Error).cause).toBeInstanceOf(ProviderTransportError);
+      expect(((err as Error).cause as ProviderTransportError).code).toBe('EMALFORMED');
       expect((await keyRow(lr, 'api-1')).consecutiveFailures).toBe(1);
     });
 

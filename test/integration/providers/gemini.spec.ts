@@ -4,6 +4,7 @@ import {
   LlmRotate,
   ProviderBadRequestError,
   ProviderHttpError,
+  StreamInterruptedError,
   UnsupportedFeatureError,
   type ChatMessage,
   type UsageEvent,
@@ -200,8 +201,10 @@ describe('google_ai_studio provider (Gemini API fake on 127.0.0.1)', () => {
         for await (const c of lr.stream(MODEL, HI)) got.push(c.delta);
       })().catch((e: unknown) => e);
       expect(got.join('')).toBe('Hello from ');
-      expect(err).toBeInstanceOf(ProviderHttpError);
-      expect(err).toMatchObject({ status: 503, kind: 'transient', provider: 'google_ai_studio' });
+      expect(err).toBeInstanceOf(StreamInterruptedError);
+      expect(err).toMatchObject({ provider: 'google_ai_studio', keyId: 'a', kind: 'transient' });
+      expect((err as Error).cause).toBeInstanceOf(ProviderHttpError);
+      expect((err as Error).cause).toMatchObject({ status: 503, kind: 'transient', provider: 'google_ai_studio' });
       expect(fake.hits(KEY_B)).toBe(0);
       expect((await keyRow(lr, 'a')).consecutiveFailures).toBe(1);
     });
