@@ -1,4 +1,4 @@
-import { LlmRotateError, ProviderTransportError } from '../errors';
+import { LlmRotateError, ProviderTransportError, SecretResolutionError } from '../errors';
 import type { ProviderName } from '../types';
 
 /**
@@ -99,4 +99,19 @@ function kindOf(v: unknown): string {
  */
 export function ownEntry<T>(map: Readonly<Record<string, T>>, key: string | undefined): T | undefined {
   return key !== undefined && Object.hasOwn(map, key) ? map[key] : undefined;
+}
+
+const NOT_IN_A_HEADER = /[\r\n\0]|[^\x00-\xff]/;
+
+/**
+ * A key's credential as an HTTP header value. A secret holding a line break, a NUL or a character beyond Latin-1
+ * (a key file with two lines, a pasted key with a stray character) can never be sent: that is the key's problem, so
+ * it is a {@link SecretResolutionError} (the key is benched like an unusable secret and another key answers),
+ * not a failure of the request.
+ */
+export function headerSafe(keyId: string, value: string, what = 'the secret'): string {
+  if (NOT_IN_A_HEADER.test(value)) {
+    throw new SecretResolutionError(keyId, `${what} holds a line break, a NUL or a character beyond Latin-1, which an HTTP header cannot carry`);
+  }
+  return value;
 }

@@ -3,7 +3,7 @@ import { readSse } from '../../transport/sse';
 import type { FinishReason, Usage } from '../../types';
 import type { CallTarget, ClassifiedError, ParsedResult, ProviderAdapter, StreamDelta, UnifiedRequest } from '../provider.interfaces';
 import { classifyAnthropicError, classifyStreamError, spentUntil } from './anthropic.limits';
-import { count, countOrUndefined, endedEarly, isObject, libraryErrorsOnly, listAt, malformed, objectAt, parseEvent, textAt, type WireObject } from '../wire-checks';
+import { count, countOrUndefined, endedEarly, headerSafe, isObject, libraryErrorsOnly, listAt, malformed, objectAt, parseEvent, textAt, type WireObject } from '../wire-checks';
 import { toAnthropicBody } from './anthropic.messages';
 
 export const ANTHROPIC_DEFAULT_VERSION = '2023-06-01';
@@ -22,7 +22,7 @@ export class AnthropicAdapter implements ProviderAdapter {
       'content-type': 'application/json',
       'anthropic-version': t.settings.anthropicVersion ?? ANTHROPIC_DEFAULT_VERSION,
       ...t.settings.headers,
-      'x-api-key': t.secret,
+      'x-api-key': headerSafe(t.keyId, t.secret),
     };
     if (stream) headers.accept = 'text/event-stream';
     return { url: `${base}/v1/messages`, headers, body: JSON.stringify(toAnthropicBody(t.model, req, stream)) };

@@ -4,7 +4,7 @@ import { readSse } from '../../transport/sse';
 import type { ChatMessage, FinishReason, ProviderName, Usage } from '../../types';
 import { errorMessageOf, kindOfStatus, parseDuration, retryAfterMs } from '../http-errors';
 import type { CallTarget, ClassifiedError, ParsedResult, ProviderAdapter, StreamDelta, UnifiedRequest } from '../provider.interfaces';
-import { endedEarly, isObject, libraryErrorsOnly, listAt, malformed, messageOr, objectAt, parseEvent, textAt, count } from '../wire-checks';
+import { endedEarly, headerSafe, isObject, libraryErrorsOnly, listAt, malformed, messageOr, objectAt, parseEvent, textAt, count } from '../wire-checks';
 
 type Flavor = 'openai' | 'openrouter' | 'azure_openai';
 
@@ -32,11 +32,11 @@ export class OpenAiCompatibleAdapter implements ProviderAdapter {
       const deployment = t.settings.deployments?.[t.model] ?? t.model;
       const version = t.settings.apiVersion ?? AZURE_DEFAULT_API_VERSION;
       url = `${base}/openai/deployments/${encodeURIComponent(deployment)}/chat/completions?api-version=${encodeURIComponent(version)}`;
-      headers['api-key'] = t.secret;
+      headers['api-key'] = headerSafe(t.keyId, t.secret);
     } else {
       url = `${base}/chat/completions`;
       body.model = t.model;
-      headers.authorization = `Bearer ${t.secret}`;
+      headers.authorization = `Bearer ${headerSafe(t.keyId, t.secret)}`;
     }
     if (req.temperature !== undefined) body.temperature = req.temperature;
     if (req.maxTokens !== undefined) body.max_tokens = req.maxTokens;
