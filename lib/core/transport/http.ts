@@ -44,7 +44,8 @@ export class Exchange {
     this.firstTokenTimeoutMs = l.firstTokenTimeoutMs ?? l.timeoutMs;
     this.maxEventBytes = l.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
     this.maxResponseBytes = l.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
-    callerSignal?.addEventListener('abort', this.onCallerAbort, { once: true });
+    if (callerSignal?.aborted) this.ctrl.abort();
+    else callerSignal?.addEventListener('abort', this.onCallerAbort, { once: true });
     this.touch();
   }
 
