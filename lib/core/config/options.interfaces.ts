@@ -38,7 +38,7 @@ export interface ProviderOptions {
    */
   timeoutMs?: number;
   /**
-   * Streams: milliseconds from sending the request until the first token (text, reasoning or a finish) arrives.
+   * Streams: milliseconds from the start of an attempt until its first token (text, reasoning, a finish) arrives.
    * Keep-alive comments and pings do not count. Default: `timeoutMs`. Raise it for models that think before answering.
    */
   firstTokenTimeoutMs?: number;
