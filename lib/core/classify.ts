@@ -4,6 +4,7 @@ import {
   ProviderHttpError,
   ProviderTimeoutError,
   ProviderTransportError,
+  RequestBuildError,
   SecretResolutionError,
   UnsupportedFeatureError,
 } from './errors';
@@ -11,6 +12,7 @@ import type { Outcome } from './health/health.interfaces';
 import { anthropicResetWaitMs } from './providers/anthropic/anthropic.limits';
 import { classifyGoogleSdkError } from './providers/gemini/google-errors';
 import { kindOfStatus, parseDuration, retryAfterMs } from './providers/http-errors';
+import { ownEntry } from './providers/wire-checks';
 import type { ErrorKind } from './types';
 
 /** What `AcquireContext.reportError` accepts besides any thrown value. */
@@ -82,6 +84,9 @@ export function classifyThrown(error: unknown, now: number): Outcome {
     return { kind: e.kind, retryAfterMs: typeof e.retryAfterMs === 'number' ? e.retryAfterMs : undefined };
   }
   if (error instanceof CallCancelledError) return { kind: 'cancelled' };
+  // Nothing reached the upstream (an invalid header or URL): not the key's fault, and no other key of the same
+  // configuration would do better.
+  if (error instanceof RequestBuildError) return { kind: 'bad_request' };
   if (error instanceof ProviderHttpError) return { kind: error.kind, retryAfterMs: error.retryAfterMs };
   if (error instanceof ProviderTimeoutError || error instanceof ProviderTransportError) return { kind: 'transient' };
   // Same as the engine's own calls: a secret that cannot be resolved makes the key unusable here.
@@ -94,7 +99,7 @@ export function classifyThrown(error: unknown, now: number): Outcome {
   const retry = headers ? retryAfterMs(headers, now) : undefined;
 
   const name = typeof e.name === 'string' ? e.name : '';
-  const byName = NAME_KINDS[name] ?? NAME_KINDS[typeof e.constructor === 'function' ? e.constructor.name : ''];
+  const byName = ownEntry(NAME_KINDS, name) ?? ownEntry(NAME_KINDS, typeof e.constructor === 'function' ? e.constructor.name : undefined);
   if (byName === 'cancelled') return { kind: 'cancelled' };
 
   // A known error name decides before the status: AWS reuses statuses (ModelNotReadyException is a 429 but
@@ -140,7 +145,7 @@ const TYPE_KINDS: Readonly<Record<string, ErrorKind>> = {
 function typeOf(e: Record<string, unknown>): string | undefined {
   const inner = e.error as { type?: unknown; error?: { type?: unknown } } | undefined;
   for (const v of [e.type, inner?.type === 'error' ? inner.error?.type : inner?.type]) {
-    if (typeof v === 'string' && v in TYPE_KINDS) return v;
+    if (typeof v === 'string' && Object.hasOwn(TYPE_KINDS, v)) return v;
   }
   return undefined;
 }
@@ -171,7 +176,7 @@ function statusOf(e: Record<string, unknown>): number | undefined {
 
 function grpcStatusOf(e: Record<string, unknown>): string | undefined {
   for (const v of [e.status, (e.error as { status?: unknown } | undefined)?.status]) {
-    if (typeof v === 'string' && v in GRPC_KINDS) return v;
+    if (typeof v === 'string' && Object.hasOwn(GRPC_KINDS, v)) return v;
   }
   const msg = typeof e.message === 'string' ? e.message : '';
   const m = /\b(RESOURCE_EXHAUSTED|UNAUTHENTICATED|PERMISSION_DENIED|UNAVAILABLE|DEADLINE_EXCEEDED|INVALID_ARGUMENT)\b/.exec(msg);

@@ -1,5 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { FakeHttpServer, sendJson, sendSse, type RecordedRequest } from './fake-http';
+import { anthropicWire } from './fault-wires';
+import { isFault, serveFault, type Fault } from './faults';
 import { ScriptedFake } from './scripted-fake';
 
 export type LimitWindow = 'requests' | 'tokens' | 'input-tokens' | 'output-tokens';
@@ -39,7 +41,8 @@ export type AnthropicBehavior =
   | 'stream_truncated'
   | { rateLimit: RateLimitScript }
   | { okWithLimits: Partial<Record<LimitWindow, WindowState>> }
-  | { status: number; headers?: Record<string, string>; body?: unknown };
+  | { status: number; headers?: Record<string, string>; body?: unknown }
+  | Fault;
 
 export interface AnthropicFakeOptions {
   /** The assistant's answer (streamed word by word). Default `Hello from <model>`. */
@@ -135,6 +138,10 @@ export class AnthropicFake extends ScriptedFake<AnthropicBehavior> {
     }
     const body = req.json as WireBody;
     const b = this.scripts.next(key);
+    if (isFault(b)) {
+      await serveFault(res, b, anthropicWire(body.model), body.stream === true);
+      return;
+    }
     if (typeof b === 'object' && 'status' in b) {
       sendJson(res, b.status, b.body ?? { type: 'error', error: { type: 'api_error', message: `scripted ${b.status}` } }, { 'request-id': id, ...b.headers });
       return;

@@ -3,6 +3,8 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { FakeHttpServer, sendJson, type RecordedRequest } from './fake-http';
+import { bedrockWire } from './fault-wires';
+import { isFault, serveFault, type Fault } from './faults';
 import { ScriptedFake } from './scripted-fake';
 
 export interface FakeAwsCredentials {
@@ -38,7 +40,8 @@ export type BedrockBehavior =
   | 'stream_bad_crc'
   /** converse-stream: the answer ends cleanly, but in the middle of a frame. */
   | 'stream_truncated'
-  | { status: number; errorType: string; message?: string; headers?: Record<string, string> };
+  | { status: number; errorType: string; message?: string; headers?: Record<string, string> }
+  | Fault;
 
 /** How the event-stream bytes are written: one write per frame, all frames in one write, or tiny pieces. */
 export type FrameChunking = 'frame' | 'coalesced' | 'split';
@@ -143,6 +146,10 @@ export class BedrockFake extends ScriptedFake<BedrockBehavior> {
       return;
     }
     const b = this.scripts.next(who.identity);
+    if (isFault(b)) {
+      await serveFault(res, b, bedrockWire(), call.operation === 'converse-stream');
+      return;
+    }
     if (typeof b === 'object') {
       sendError(res, b.status, b.errorType, b.message ?? `scripted ${b.errorType}`, b.headers);
       return;

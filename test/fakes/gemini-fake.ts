@@ -1,5 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { FakeHttpServer, sendJson, type RecordedRequest } from './fake-http';
+import { geminiWire } from './fault-wires';
+import { isFault, serveFault, type Fault } from './faults';
 import { ScriptedFake } from './scripted-fake';
 
 /** What the fake does for one request made by a given identity (an API key, or a bearer token's owner). */
@@ -33,7 +35,8 @@ export type GeminiBehavior =
   | 'stream_error_midway'
   /** A stream whose first event is not JSON. */
   | 'malformed_stream'
-  | { status: number; headers?: Record<string, string>; body?: unknown };
+  | { status: number; headers?: Record<string, string>; body?: unknown }
+  | Fault;
 
 export interface GeminiFakeOptions {
   /** The model's answer (streamed word by word). */
@@ -151,6 +154,10 @@ export class GeminiFake extends ScriptedFake<GeminiBehavior> {
       return;
     }
     const b = this.scripts.next(identity);
+    if (isFault(b)) {
+      await serveFault(res, b, geminiWire(call.model), call.stream);
+      return;
+    }
     if (typeof b === 'object') {
       sendJson(res, b.status, b.body ?? { error: { code: b.status, message: `scripted ${b.status}`, status: 'UNKNOWN' } }, b.headers);
       return;

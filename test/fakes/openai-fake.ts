@@ -1,5 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { FakeHttpServer, sendJson, sendSse, type RecordedRequest } from './fake-http';
+import { openAiWire } from './fault-wires';
+import { isFault, serveFault, type Fault } from './faults';
 import { ScriptedFake } from './scripted-fake';
 
 /** What the fake does for one request made with a given key. */
@@ -18,7 +20,8 @@ export type OpenAiBehavior =
   | 'stream_error_first'
   | 'stream_malformed'
   | { status: number; headers?: Record<string, string>; body?: unknown }
-  | { ok: true; headers: Record<string, string> };
+  | { ok: true; headers: Record<string, string> }
+  | Fault;
 
 export interface OpenAiFakeOptions {
   /** The assistant's answer (streamed word by word). */
@@ -70,6 +73,10 @@ export class OpenAiFake extends ScriptedFake<OpenAiBehavior> {
     const body = (req.json ?? {}) as { model?: string; stream?: boolean; messages?: unknown[] };
     const b = this.scripts.next(key);
     const model = body.model ?? (/deployments\/([^/]+)\//.exec(req.path)?.[1] ?? 'unknown');
+    if (isFault(b)) {
+      await serveFault(res, b, openAiWire(model), body.stream === true);
+      return;
+    }
     if (typeof b === 'object' && 'status' in b) {
       sendJson(res, b.status, b.body ?? { error: { message: `scripted ${b.status}` } }, b.headers);
       return;

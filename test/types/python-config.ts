@@ -26,25 +26,25 @@ export function pythonConfigTypeChecks(): LlmRotateOptions[] {
   };
   const out: LlmRotateOptions[] = [fromPythonConfig(full)];
 
-  // @ts-expect-error a provider typo
+  // @ts-expect-error TS2820 a provider typo
   out.push(fromPythonConfig({ registry: { keys: [{ key_id: 'a', provider: 'opnai', secret_ref: 'env://A' }] }, use_keys: ['a'] }));
-  // @ts-expect-error a misspelt top-level option
+  // @ts-expect-error TS2561 a misspelt top-level option
   out.push(fromPythonConfig({ registry: { keys: [key] }, use_keys: ['a'], stratgy: 'priority' }));
-  // @ts-expect-error a strategy typo in defaults
+  // @ts-expect-error TS2820 a strategy typo in defaults
   out.push(fromPythonConfig({ registry: { keys: [key], defaults: { selection_strategy: 'health_awre' } }, use_keys: ['a'] }));
-  // @ts-expect-error use_keys is required
+  // @ts-expect-error TS2345 use_keys is required
   out.push(fromPythonConfig({ registry: { keys: [key] } }));
-  // @ts-expect-error the camelCase names are not the Python form
+  // @ts-expect-error TS2561 the camelCase names are not the Python form
   out.push(fromPythonConfig({ registry: { keys: [{ keyId: 'a', provider: 'openai', secretRef: 'env://A' }] }, use_keys: ['a'] }));
-  // @ts-expect-error a fallback target must name a provider
+  // @ts-expect-error TS2322 a fallback target must name a provider
   out.push(fromPythonConfig({ registry: { keys: [key], fallback_chains: { anthropic: [{ provider: 'nobody' }] } }, use_keys: ['a'] }));
-  // @ts-expect-error auth_config is an object
+  // @ts-expect-error TS2322 auth_config is an object
   out.push(fromPythonConfig({ registry: { keys: [{ ...key, auth_config: 'project=x' }] }, use_keys: ['a'] }));
-  // @ts-expect-error a provider override typo
+  // @ts-expect-error TS2561 a provider override typo
   out.push(fromPythonConfig({ registry: { keys: [key], providers: { openai: { cooldown_secs: 5 } } }, use_keys: ['a'] }));
-  // @ts-expect-error an unknown provider in the overrides
+  // @ts-expect-error TS2353 an unknown provider in the overrides
   out.push(fromPythonConfig({ registry: { keys: [key], providers: { mistral: {} } }, use_keys: ['a'] }));
-  // @ts-expect-error an empty dict is not a configuration
+  // @ts-expect-error TS2345 an empty dict is not a configuration
   out.push(fromPythonConfig({}));
   return out;
 }

@@ -1,4 +1,4 @@
-import { errorMessageOf, kindOfStatus, parseDuration, retryAfterMs } from '../../lib/core/providers/http-errors';
+import { boundMessage, errorMessageOf, kindOfStatus, parseDuration, retryAfterMs } from '../../lib/core/providers/http-errors';
 
 describe('HTTP error helpers', () => {
   const now = Date.UTC(2026, 0, 1, 12, 0, 0);
@@ -44,6 +44,27 @@ describe('HTTP error helpers', () => {
     expect(errorMessageOf('[{"error":{"code":429,"message":"quota","status":"RESOURCE_EXHAUSTED"}}]')).toBe('quota');
     expect(errorMessageOf('{"message":"ThrottlingException"}')).toBe('ThrottlingException');
     expect(errorMessageOf('<html>bad gateway</html>')).toBe('<html>bad gateway</html>');
-    expect(errorMessageOf('x'.repeat(600))).toHaveLength(501);
+    // Never cut here: cutting before the engine scrubs would leave part of an echoed key.
+    expect(errorMessageOf('x'.repeat(600))).toBe('x'.repeat(600));
+    expect(errorMessageOf('null')).toBe('null');
+    expect(errorMessageOf('[]')).toBe('[]');
+    expect(errorMessageOf('{"error":{"message":42}}')).toBe('{"error":{"message":42}}');
+  });
+
+  it('boundMessage cuts a scrubbed message to 500 characters (or the given maximum), never inside a surrogate pair', () => {
+    expect(boundMessage('short')).toBe('short');
+    expect(boundMessage('x'.repeat(500))).toBe('x'.repeat(500));
+    expect(boundMessage('x'.repeat(10_000_000))).toBe(`${'x'.repeat(500)}…`);
+    expect(boundMessage('abcdef', 3)).toBe('abc…');
+    expect(boundMessage(`${'x'.repeat(499)}😀tail`)).toBe(`${'x'.repeat(499)}…`);
+  });
+
+  it('scrub first, then bound: a key echoed across offset 500 leaves none of its characters', () => {
+    const secret = 'sk-proj-0123456789abcdefghijklmnopqrstuv';
+    const body = `${'e'.repeat(480)}${secret}${'e'.repeat(100)}`;
+    const scrubbed = errorMessageOf(body).split(secret).join('***');
+    const out = boundMessage(scrubbed);
+    expect(out).toBe(`${'e'.repeat(480)}***${'e'.repeat(17)}…`);
+    for (let i = 0; i + 6 <= secret.length; i++) expect(out.includes(secret.slice(i, i + 6))).toBe(false);
   });
 });

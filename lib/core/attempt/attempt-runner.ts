@@ -8,7 +8,6 @@ import {
   LlmRotateError,
   ProviderBadRequestError,
   ProviderHttpError,
-  ProviderTransportError,
   RequestBuildError,
   SecretResolutionError,
   UnknownModelError,
@@ -18,7 +17,9 @@ import type { Outcome } from '../health/health.interfaces';
 import type { LlmRotateLogger } from '../logger';
 import type { PlanStep } from '../planning/planner';
 import { boundMessage } from '../providers/http-errors';
-import type { ClassifiedError, ProviderAdapter } from '../providers/provider.interfaces';
+import type { CallTarget, ClassifiedError, ProviderAdapter, UnifiedRequest } from '../providers/provider.interfaces';
+import { asLibraryError } from '../providers/wire-checks';
+import type { HttpRequest } from '../transport/http';
 import type { SecretResolver } from '../secrets';
 import type { CandidateList } from '../selection/strategy.interfaces';
 import { availableAt, BUSY_RETRY_MS } from '../store/availability';
@@ -214,7 +215,7 @@ export class AttemptRunner {
    * holds the key back locally for {@link LOCAL_BLOCK_MS}; anything else is classified like a vendor SDK error.
    */
   async fail(call: Call, at: LeasedAttempt, thrown: unknown): Promise<AttemptEnd> {
-    const error = this.scrubbed(toError(thrown));
+    const error = this.scrubbed(asLibraryError(at.key.provider, thrown));
     if (!isLocalProblem(error)) return this.settle(call, at, classifyThrown(error, this.d.clock.now()), error);
     at.ended = true;
     await this.d.store.release(at.lease);
@@ -295,10 +296,7 @@ export class AttemptRunner {
 
   /** Anything an adapter or the transport threw, as a library error (a raw TypeError/SyntaxError is a malformed answer). */
   asLibraryError(at: LeasedAttempt, e: unknown): Error {
-    if (e instanceof LlmRotateError) return this.scrubbed(e);
-    const provider = at.key.provider;
-    const what = e instanceof Error ? e.message : String(e);
-    return new ProviderTransportError(provider, `${provider} sent a malformed answer: ${boundMessage(this.d.secrets.scrub(what))}`, 'EMALFORMED');
+    return this.scrubbed(asLibraryError(at.key.provider, e));
   }
 
   /** Errors leaving the library carry no secret, and a bounded message. */
@@ -349,12 +347,22 @@ function shownReason(e: Error): string {
   return boundMessage(text.replace(/\s*\((?:secretRef )?[a-z][a-z0-9+.-]*:\/\/[^)]*\)/g, '').replace(/\b[a-z][a-z0-9+.-]*:\/\/\S*/g, '(its ref)').replace(/secretRef/g, 'secret'));
 }
 
+/**
+ * A key this process cannot use: its secret cannot be resolved or parsed (a RequestBuildError is the request's own
+ * problem instead: the caller's fault, see classifyThrown).
+ */
 function isLocalProblem(e: Error): boolean {
-  return e instanceof SecretResolutionError || e instanceof RequestBuildError || (e instanceof ConfigurationError && !(e instanceof UnknownModelError));
+  return e instanceof SecretResolutionError || (e instanceof ConfigurationError && !(e instanceof UnknownModelError));
 }
 
-function toError(e: unknown): Error {
-  return e instanceof Error ? e : new Error(String(e));
+/** A request an adapter cannot build (a bug, or an odd input a vendor library refuses) is not the key's failure. */
+export async function buildRequest(adapter: ProviderAdapter, target: CallTarget, req: UnifiedRequest, stream: boolean): Promise<HttpRequest> {
+  try {
+    return await adapter.buildRequest(target, req, stream);
+  } catch (e) {
+    if (e instanceof LlmRotateError) throw e;
+    throw new RequestBuildError(adapter.provider, `${adapter.provider}: the request could not be built (${e instanceof Error ? e.name : typeof e})`);
+  }
 }
 
 export function statusOfError(e: unknown): number | undefined {

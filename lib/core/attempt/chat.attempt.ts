@@ -3,7 +3,7 @@ import type { UnifiedRequest } from '../providers/provider.interfaces';
 import { Exchange, readText } from '../transport/http';
 import type { ChatResult } from '../types';
 import type { AttemptEnd, LeasedAttempt } from './attempt.interfaces';
-import { outcomeOf, type AttemptRunner } from './attempt-runner';
+import { buildRequest, outcomeOf, type AttemptRunner } from './attempt-runner';
 import type { Call } from './call';
 
 /** A successful answer, before the call adds its latency and attempts. */
@@ -16,12 +16,13 @@ export type ChatAnswer = Omit<ChatResult, 'attempts' | 'latencyMs'>;
 export async function chatAttempt(r: AttemptRunner, call: Call, at: LeasedAttempt, req: UnifiedRequest, now: () => number): Promise<{ end: AttemptEnd; answer?: ChatAnswer }> {
   const { key, adapter, target } = at;
   const provider = key.provider;
-  const ex = new Exchange(provider, key.settings.timeoutMs, call.limits.signal);
+  // The provider's deadlines and size caps (timeoutMs, maxResponseBytes).
+  const ex = new Exchange(provider, key.settings, call.limits.signal);
   try {
     let res: Response;
     let text: string;
     try {
-      res = await ex.send(await adapter.buildRequest(target, req, false));
+      res = await ex.send(await buildRequest(adapter, target, req, false));
       text = await readText(ex, res);
     } catch (e) {
       return { end: await r.fail(call, at, e) };

@@ -4,7 +4,7 @@ import type { UnifiedRequest } from '../providers/provider.interfaces';
 import { Exchange, readText } from '../transport/http';
 import type { ChatChunk, Usage } from '../types';
 import type { AttemptEnd, LeasedAttempt } from './attempt.interfaces';
-import { outcomeOf, type AttemptRunner } from './attempt-runner';
+import { buildRequest, outcomeOf, type AttemptRunner } from './attempt-runner';
 import type { Call } from './call';
 import { classifyThrown } from '../classify';
 
@@ -18,7 +18,8 @@ export async function* streamAttempt(r: AttemptRunner, call: Call, at: LeasedAtt
   const { key, adapter, target } = at;
   const provider = key.provider;
   const model = at.step.model;
-  const ex = new Exchange(provider, key.settings.timeoutMs, call.limits.signal);
+  // The provider's deadlines (timeoutMs between chunks, firstTokenTimeoutMs until the first token) and size caps.
+  const ex = new Exchange(provider, key.settings, call.limits.signal);
   let yielded = false;
   const settle = (outcome: Outcome, error: Error | undefined, usage?: Usage): Promise<AttemptEnd> => r.settle(call, at, outcome, error, usage);
   /** After the first chunk a failure reaches the caller as a stream interruption (after it was settled). */
@@ -32,7 +33,7 @@ export async function* streamAttempt(r: AttemptRunner, call: Call, at: LeasedAtt
   try {
     let res: Response;
     try {
-      res = await ex.send(await adapter.buildRequest(target, req, true));
+      res = await ex.send(await buildRequest(adapter, target, req, true));
     } catch (e) {
       return await r.fail(call, at, e);
     }
@@ -47,6 +48,8 @@ export async function* streamAttempt(r: AttemptRunner, call: Call, at: LeasedAtt
     let outputTokens = 0;
     try {
       for await (const d of adapter.readStream(ex, res, target)) {
+        // Text, a finish or an error is the first token (keep-alives are not): its deadline stops.
+        if (d.delta || d.finishReason !== undefined || d.error !== undefined) ex.firstToken();
         if (d.error !== undefined) {
           const end = await settle(outcomeOf(d.error), r.httpError(at, d.error));
           if (!yielded) return end;

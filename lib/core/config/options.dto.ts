@@ -27,6 +27,7 @@ import { STRATEGIES, type StrategyName } from './options.interfaces';
  * duplicates) are checked in validate.ts.
  */
 
+
 const URL_OPTS = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
 const providerList = PROVIDERS.join(', ');
 
@@ -56,6 +57,10 @@ export class ProviderDto {
   @IsOptional() @IsNumber() @Min(1) @Max(MAX_DURATION_SECONDS) maxCooldownSeconds?: number;
   @IsOptional() @IsInt() @Min(1) @Max(MAX_COUNT) maxConsecutiveFailures?: number;
   @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) timeoutMs?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(MAX_TIMER_MS) firstTokenTimeoutMs?: number;
+  // At least 1 KiB: an error body is cut there at the earliest, beyond the 500 characters a message keeps.
+  @IsOptional() @IsInt() @Min(1024) @Max(MAX_TIMER_MS) maxEventBytes?: number;
+  @IsOptional() @IsInt() @Min(1024) @Max(MAX_TIMER_MS) maxResponseBytes?: number;
   @IsOptional() @IsUrl(URL_OPTS) baseUrl?: string;
   @IsOptional() @IsObject() headers?: Record<string, string>;
   @IsOptional() @IsString() apiVersion?: string;

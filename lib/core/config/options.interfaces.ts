@@ -39,8 +39,20 @@ export interface ProviderOptions {
    */
   maxCooldownSeconds?: number;
   maxConsecutiveFailures?: number;
-  /** At most 2^31 − 1 ms (`MAX_TIMER_MS`). */
+  /**
+   * Milliseconds to wait for the response head, then for each gap between body chunks of a stream (a non-streamed
+   * body must arrive whole within it). Default 60000 (bedrock 120000). At most 2^31 − 1 ms (`MAX_TIMER_MS`).
+   */
   timeoutMs?: number;
+  /**
+   * Streams: milliseconds from the start of an attempt until its first token (text, reasoning, a finish) arrives.
+   * Keep-alive comments and pings do not count. Default: `timeoutMs`. Raise it for models that think before answering.
+   */
+  firstTokenTimeoutMs?: number;
+  /** Streams: the largest single event (an SSE event or line, an AWS event-stream frame) in bytes. Default 8 MiB. */
+  maxEventBytes?: number;
+  /** The largest non-streamed answer body read, in bytes (error bodies are read up to 64 KiB of it). Default 32 MiB. */
+  maxResponseBytes?: number;
   /** Must not carry credentials (`user:password@`). */
   baseUrl?: string;
   /**

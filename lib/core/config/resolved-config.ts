@@ -1,5 +1,6 @@
 import type { HealthSettings } from '../health/health.interfaces';
 import { PROVIDER_DEFAULTS } from '../health/provider-defaults';
+import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_RESPONSE_BYTES } from '../transport/limits';
 import type { StoreKeySpec } from '../store/store.interfaces';
 import type { ProviderName } from '../types';
 import type { FallbackTarget, KeyOptions, LlmRotateOptions, ProviderOptions, StrategyName } from './options.interfaces';
@@ -9,6 +10,10 @@ import { hideSecretRef } from './secret-ref';
 export interface ProviderSettings extends Omit<ProviderOptions, 'cooldownSeconds' | 'quarantineSeconds' | 'maxConsecutiveFailures' | 'maxCooldownSeconds'> {
   readonly provider: ProviderName;
   readonly timeoutMs: number;
+  /** Resolved by {@link ResolvedConfig} (default `timeoutMs`); optional for settings built by hand. */
+  readonly firstTokenTimeoutMs?: number;
+  readonly maxEventBytes?: number;
+  readonly maxResponseBytes?: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly health: HealthSettings;
 }
@@ -76,6 +81,9 @@ function providerSettings(p: ProviderName, o: ProviderOptions | undefined): Prov
     ...rest,
     provider: p,
     timeoutMs: o?.timeoutMs ?? d.timeoutMs,
+    firstTokenTimeoutMs: o?.firstTokenTimeoutMs ?? o?.timeoutMs ?? d.timeoutMs,
+    maxEventBytes: o?.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,
+    maxResponseBytes: o?.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
     headers: o?.headers ?? {},
     health: {
       cooldownMs: Math.min((cooldownSeconds ?? d.cooldownSeconds) * 1000, maxBenchMs),

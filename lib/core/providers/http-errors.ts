@@ -44,12 +44,17 @@ export function parseDuration(v: string | null): number | undefined {
   return matched === s.length ? total : undefined;
 }
 
-/** Pulls a human message out of a JSON error body (`{error:{message}}`, `{message}`, `[{error:{message}}]`) or the raw text. */
+/**
+ * Pulls a human message out of a JSON error body (`{error:{message}}`, `{message}`, `[{error:{message}}]`) or returns
+ * the raw text. Not cut: the body is already bounded when read (64 KiB), and the engine scrubs secrets from the
+ * message first and only then bounds it with {@link boundMessage} (cutting first would leave part of a key echoed
+ * across the cut, which the scrubber can no longer recognise).
+ */
 export function errorMessageOf(body: string): string {
   try {
     let doc = JSON.parse(body) as unknown;
     if (Array.isArray(doc)) doc = doc[0];
-    const o = doc as { error?: { message?: unknown } | string; message?: unknown; Message?: unknown };
+    const o = (typeof doc === 'object' && doc !== null ? doc : {}) as { error?: { message?: unknown } | string; message?: unknown; Message?: unknown };
     if (typeof o.error === 'object' && o.error !== null && typeof o.error.message === 'string') return o.error.message;
     if (typeof o.error === 'string') return o.error;
     if (typeof o.message === 'string') return o.message;
@@ -57,13 +62,20 @@ export function errorMessageOf(body: string): string {
   } catch {
     /* not JSON */
   }
-  return body.length > 500 ? `${body.slice(0, 500)}…` : body;
+  return body;
 }
 
+/** The longest upstream message kept in an error or an attempt, by default. */
+export const MAX_MESSAGE_CHARS = 500;
+
 /**
- * Bounds a message that leaves the library (an error's, an attempt's). Call it on text already scrubbed of secrets:
- * scrubbing first means a secret cut by the bound can never leave a recognisable part of itself behind.
+ * Bounds a message that was already scrubbed of secrets: at most `max` characters (a surrogate pair is not split),
+ * with `…` marking the cut. Call it after scrubbing, never before.
  */
-export function boundMessage(scrubbedText: string, max = 500): string {
-  return scrubbedText.length > max ? `${scrubbedText.slice(0, max)}… (${scrubbedText.length - max} more characters)` : scrubbedText;
+export function boundMessage(scrubbedText: string, max = MAX_MESSAGE_CHARS): string {
+  if (scrubbedText.length <= max) return scrubbedText;
+  let end = max;
+  const last = scrubbedText.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${scrubbedText.slice(0, end)}…`;
 }

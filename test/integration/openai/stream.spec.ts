@@ -63,9 +63,8 @@ describe('stream()', () => {
     })().catch((x: unknown) => x);
     expect(err).toBeInstanceOf(StreamInterruptedError);
     expect(err).toMatchObject({ provider: 'openai', keyId: 'a', kind: 'transient' });
-    const cause = (err as StreamInterruptedError).cause;
-    expect(cause).toBeInstanceOf(ProviderHttpError);
-    expect((cause as ProviderHttpError).status).toBe(502);
+    expect((err as Error).cause).toBeInstanceOf(ProviderHttpError);
+    expect(((err as Error).cause as ProviderHttpError).status).toBe(502);
     expect(got.join('')).toBe('one two ');
     expect(fake.hits('sk-test-b')).toBe(0);
     const a = (await e.snapshot()).keys.find((k) => k.keyId === 'a');

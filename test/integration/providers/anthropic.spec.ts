@@ -5,11 +5,13 @@ import {
   ProviderBadRequestError,
   ProviderHttpError,
   ProviderTransportError,
+  StreamInterruptedError,
   UnsupportedFeatureError,
   type ChatChunk,
   type ChatMessage,
   type LlmRotateOptions,
-  type UsageEvent, StreamInterruptedError } from '../../../lib';
+  type UsageEvent,
+} from '../../../lib';
 import { AnthropicFake, type AnthropicBehavior } from '../../fakes/anthropic-fake';
 import { OpenAiFake } from '../../fakes/openai-fake';
 import { FakeClock } from '../../support/fake-clock';
@@ -194,8 +196,8 @@ describe('anthropic provider (Messages API fake on 127.0.0.1)', () => {
       expect(got.join('')).toBe('Hello from ');
       expect(caught).toBeInstanceOf(StreamInterruptedError);
       expect(caught).toMatchObject({ provider: 'anthropic', keyId: 'a', kind: 'transient' });
-      expect((caught as StreamInterruptedError).cause).toBeInstanceOf(ProviderHttpError);
-      expect((caught as StreamInterruptedError).cause).toMatchObject({ provider: 'anthropic', status: 529, kind: 'transient' });
+      expect((caught as Error).cause).toBeInstanceOf(ProviderHttpError);
+      expect((caught as Error).cause).toMatchObject({ provider: 'anthropic', status: 529, kind: 'transient' });
       expect(fake.hits(SECRET_B)).toBe(0);
       expect(await keyRow(lr, 'a')).toMatchObject({ consecutiveFailures: 1, leasesInUse: 0 });
     });
@@ -208,7 +210,7 @@ describe('anthropic provider (Messages API fake on 127.0.0.1)', () => {
         for await (const c of lr.stream(MODEL, HI)) got.push(c.delta);
       })().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StreamInterruptedError);
-      expect((err as StreamInterruptedError).cause).toBeInstanceOf(ProviderTransportError);
+      expect((err as Error).cause).toBeInstanceOf(ProviderTransportError);
       expect(got.join('')).toBe('Hello ');
       expect(await keyRow(lr, 'a')).toMatchObject({ consecutiveFailures: 1 });
     });

@@ -5,9 +5,11 @@ import {
   ProviderBadRequestError,
   ProviderHttpError,
   ProviderTransportError,
+  StreamInterruptedError,
   UnsupportedFeatureError,
   type ChatMessage,
-  type UsageEvent, StreamInterruptedError } from '../../../lib';
+  type UsageEvent,
+} from '../../../lib';
 import { BedrockFake, type BedrockBehavior } from '../../fakes/bedrock-fake';
 import { FakeClock } from '../../support/fake-clock';
 import { makeOptions, recordingLogger, type TestKey } from '../../support/options';
@@ -274,8 +276,8 @@ describe('bedrock provider (Converse / ConverseStream fake on 127.0.0.1)', () =>
       expect(got).toEqual(['Hello ']);
       expect(err).toBeInstanceOf(StreamInterruptedError);
       expect(err).toMatchObject({ provider: 'bedrock', keyId: 'api-1', kind: 'rate_limit' });
-      expect((err as StreamInterruptedError).cause).toBeInstanceOf(ProviderHttpError);
-      expect((err as StreamInterruptedError).cause).toMatchObject({ kind: 'rate_limit', status: 429 });
+      expect((err as Error).cause).toBeInstanceOf(ProviderHttpError);
+      expect((err as Error).cause).toMatchObject({ kind: 'rate_limit', status: 429 });
       expect(fake.hits(API_2)).toBe(0);
       expect((await keyRow(lr, 'api-1')).state).toBe('COOLDOWN');
     });
@@ -297,9 +299,9 @@ describe('bedrock provider (Converse / ConverseStream fake on 127.0.0.1)', () =>
       })().catch((e: unknown) => e);
       expect(got).toEqual(['Hello ']);
       expect(err).toBeInstanceOf(StreamInterruptedError);
-      const cause = (err as StreamInterruptedError).cause;
-      expect(cause).toBeInstanceOf(ProviderTransportError);
-      expect((cause as ProviderTransportError).code).toBe('EMALFORMED');
+      expect(err).toMatchObject({ provider: 'bedrock', keyId: 'api-1', kind: 'transient' });
+      expect((err as Error).cause).toBeInstanceOf(ProviderTransportError);
+      expect(((err as Error).cause as ProviderTransportError).code).toBe('EMALFORMED');
       expect((await keyRow(lr, 'api-1')).consecutiveFailures).toBe(1);
     });
 

@@ -4,9 +4,11 @@ import {
   LlmRotate,
   ProviderBadRequestError,
   ProviderHttpError,
+  StreamInterruptedError,
   UnsupportedFeatureError,
   type ChatMessage,
-  type UsageEvent, StreamInterruptedError } from '../../../lib';
+  type UsageEvent,
+} from '../../../lib';
 import { GeminiFake, type GeminiBehavior } from '../../fakes/gemini-fake';
 import { FakeClock } from '../../support/fake-clock';
 import { makeOptions, recordingLogger, type TestKey } from '../../support/options';
@@ -201,8 +203,8 @@ describe('google_ai_studio provider (Gemini API fake on 127.0.0.1)', () => {
       expect(got.join('')).toBe('Hello from ');
       expect(err).toBeInstanceOf(StreamInterruptedError);
       expect(err).toMatchObject({ provider: 'google_ai_studio', keyId: 'a', kind: 'transient' });
-      expect((err as StreamInterruptedError).cause).toBeInstanceOf(ProviderHttpError);
-      expect((err as StreamInterruptedError).cause).toMatchObject({ status: 503, kind: 'transient', provider: 'google_ai_studio' });
+      expect((err as Error).cause).toBeInstanceOf(ProviderHttpError);
+      expect((err as Error).cause).toMatchObject({ status: 503, kind: 'transient', provider: 'google_ai_studio' });
       expect(fake.hits(KEY_B)).toBe(0);
       expect((await keyRow(lr, 'a')).consecutiveFailures).toBe(1);
     });

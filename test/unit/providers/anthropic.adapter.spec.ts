@@ -110,10 +110,11 @@ describe('AnthropicAdapter.parseResponse', () => {
     expect(adapter.parseResponse({ content: [], stop_reason: reason }).finishReason).toBe(finish);
   });
 
-  it('throws on a body that is not a message', () => {
-    expect(() => adapter.parseResponse({ type: 'error', error: { type: 'api_error' } })).toThrow(TypeError);
-    expect(() => adapter.parseResponse(null)).toThrow(TypeError);
-    expect(() => adapter.parseResponse({ content: [{ type: 'text', text: 3 }] })).toThrow(TypeError);
+  it('a body that is not a message is malformed (a typed ProviderTransportError, never a TypeError)', () => {
+    const malformed = expect.objectContaining({ name: 'ProviderTransportError', code: 'EMALFORMED' });
+    expect(() => adapter.parseResponse({ type: 'error', error: { type: 'api_error' } })).toThrow(malformed);
+    expect(() => adapter.parseResponse(null)).toThrow(malformed);
+    expect(() => adapter.parseResponse({ content: [{ type: 'text', text: 3 }] })).toThrow(malformed);
   });
 });
 

@@ -39,9 +39,9 @@ describe('Gemini wire format', () => {
       expect(classifyGoogleError(503, new Headers({ 'retry-after': '9' }), body('UNAVAILABLE', 503, 'busy', retryInfo), NOW).retryAfterMs).toBeUndefined();
     });
 
-    it('keeps the RPC status in the message and bounds a raw body', () => {
+    it('keeps the RPC status in the message and a raw body whole (the engine scrubs it, then bounds it)', () => {
       expect(classifyGoogleError(400, new Headers(), body('INVALID_ARGUMENT', 400, 'bad'), NOW).message).toBe('INVALID_ARGUMENT: bad');
-      expect(classifyGoogleError(502, new Headers(), 'x'.repeat(2000), NOW).message.length).toBeLessThan(510);
+      expect(classifyGoogleError(502, new Headers(), 'x'.repeat(2000), NOW).message).toBe('x'.repeat(2000));
     });
 
     it('reads the body inside an @google/genai ApiError message and ignores other errors', () => {
@@ -74,12 +74,13 @@ describe('Gemini wire format', () => {
       expect(r).toEqual({ content: 'ab', finishReason: 'stop', usage: { inputTokens: 4, outputTokens: 7 }, model: 'gemini-2.0-flash-001' });
     });
 
-    it('throws a bad request naming the provider for a blocked prompt, and a TypeError for a body without candidates', () => {
+    it('throws a bad request naming the provider for a blocked prompt; a body without candidates is malformed', () => {
       expect(() => parseGeminiResponse('google_vertex', { promptFeedback: { blockReason: 'PROHIBITED_CONTENT' } })).toThrow(ProviderBadRequestError);
       expect(() => parseGeminiResponse('google_vertex', { promptFeedback: { blockReason: 'PROHIBITED_CONTENT' } })).toThrow(/^google_vertex answered 200: the prompt was blocked \(blockReason PROHIBITED_CONTENT\)/);
-      expect(() => parseGeminiResponse('google_vertex', {})).toThrow(TypeError);
-      expect(() => parseGeminiResponse('google_vertex', [])).toThrow(TypeError);
-      expect(() => parseGeminiResponse('google_vertex', { candidates: [{ content: { parts: 'x' } }] })).toThrow(TypeError);
+      const malformed = expect.objectContaining({ name: 'ProviderTransportError', code: 'EMALFORMED' });
+      expect(() => parseGeminiResponse('google_vertex', {})).toThrow(malformed);
+      expect(() => parseGeminiResponse('google_vertex', [])).toThrow(malformed);
+      expect(() => parseGeminiResponse('google_vertex', { candidates: [{ content: { parts: 'x' } }] })).toThrow(malformed);
     });
 
     it.each([

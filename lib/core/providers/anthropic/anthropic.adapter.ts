@@ -1,11 +1,10 @@
-import { ProviderTransportError } from '../../errors';
-import type { Exchange, HttpRequest } from '../../transport/http';
+import { expectStream, type Exchange, type HttpRequest } from '../../transport/http';
 import { readSse } from '../../transport/sse';
 import type { FinishReason, Usage } from '../../types';
 import type { CallTarget, ClassifiedError, ParsedResult, ProviderAdapter, StreamDelta, UnifiedRequest } from '../provider.interfaces';
 import { classifyAnthropicError, classifyStreamError, spentUntil } from './anthropic.limits';
+import { count, countOrUndefined, endedEarly, headerSafe, isObject, libraryErrorsOnly, listAt, malformed, objectAt, parseEvent, textAt, type WireObject } from '../wire-checks';
 import { toAnthropicBody } from './anthropic.messages';
-import type { AnthropicMessage, AnthropicStreamEvent, AnthropicUsage } from './anthropic.wire';
 
 export const ANTHROPIC_DEFAULT_VERSION = '2023-06-01';
 
@@ -23,61 +22,84 @@ export class AnthropicAdapter implements ProviderAdapter {
       'content-type': 'application/json',
       'anthropic-version': t.settings.anthropicVersion ?? ANTHROPIC_DEFAULT_VERSION,
       ...t.settings.headers,
-      'x-api-key': t.secret,
+      'x-api-key': headerSafe(t.keyId, t.secret),
     };
     if (stream) headers.accept = 'text/event-stream';
     return { url: `${base}/v1/messages`, headers, body: JSON.stringify(toAnthropicBody(t.model, req, stream)) };
   }
 
   parseResponse(raw: unknown): ParsedResult {
-    const b = raw as AnthropicMessage;
-    if (b === null || typeof b !== 'object' || !Array.isArray(b.content)) throw new TypeError('response has no content array');
+    const p = this.provider;
+    if (!isObject(raw)) throw malformed(p, 'the answer is not a JSON object');
+    const blocks = listAt(p, raw.content, 'content');
+    if (blocks === undefined) throw malformed(p, 'the answer has no content list');
     let content = '';
-    for (const block of b.content) {
+    for (const b of blocks) {
+      const block = objectAt(p, b, 'a content block');
       if (block?.type !== 'text') continue;
-      if (typeof block.text !== 'string') throw new TypeError('a text block has no text');
-      content += block.text;
+      const text = textAt(p, block.text, 'a text block\'s text');
+      if (text === undefined) throw malformed(p, 'a text block has no text');
+      content += text;
     }
+    const usage = isObject(raw.usage) ? raw.usage : undefined;
     return {
       content,
-      finishReason: mapStopReason(b.stop_reason),
-      usage: { inputTokens: inputTokensOf(b.usage) ?? 0, outputTokens: b.usage?.output_tokens ?? 0 },
-      model: typeof b.model === 'string' ? b.model : undefined,
+      finishReason: mapStopReason(textAt(p, raw.stop_reason, 'stop_reason')),
+      usage: { inputTokens: inputTokensOf(usage) ?? 0, outputTokens: count(usage?.output_tokens) },
+      model: typeof raw.model === 'string' ? raw.model : undefined,
     };
   }
 
   /**
    * Decodes Anthropic's SSE events: `message_start` (input tokens), `content_block_delta` with a
    * `text_delta`, `message_delta` (stop reason, output tokens), `message_stop`, and `error` events
-   * (e.g. `overloaded_error` midway). `ping` and non-text blocks (thinking, tool input) are skipped.
-   * A stream that ends before `message_stop` is a truncated answer, reported as a transport error.
+   * (e.g. `overloaded_error` midway). `ping` is a keep-alive; non-text deltas (thinking, tool input) are skipped
+   * but count as the first token. A stream that ends before `message_stop` is a truncated answer, reported as a
+   * transport error.
    */
-  async *readStream(ex: Exchange, res: Response): AsyncIterable<StreamDelta> {
-    if (res.body === null) throw new TypeError('stream has no body');
-    for await (const ev of readSse(ex, res.body)) {
+  readStream(ex: Exchange, res: Response): AsyncIterable<StreamDelta> {
+    return libraryErrorsOnly(this.provider, this.decode(ex, res));
+  }
+
+  private async *decode(ex: Exchange, res: Response): AsyncGenerator<StreamDelta> {
+    const p = this.provider;
+    const body = await expectStream(ex, res);
+    for await (const ev of readSse(ex, body)) {
       if (ev.event === 'ping') continue;
-      const e = JSON.parse(ev.data) as AnthropicStreamEvent;
-      switch (e.type ?? ev.event) {
+      const e = parseEvent(p, ev.data);
+      switch (typeof e.type === 'string' ? e.type : ev.event) {
         case 'message_start': {
-          const input = inputTokensOf(e.message?.usage);
+          const input = inputTokensOf(objectAt(p, objectAt(p, e.message, 'message')?.usage, 'message.usage'));
           if (input !== undefined) yield { usage: { inputTokens: input } };
           break;
         }
-        case 'content_block_start':
-          if (e.content_block?.type === 'text' && typeof e.content_block.text === 'string' && e.content_block.text.length > 0) {
-            yield { delta: e.content_block.text };
-          }
+        case 'content_block_start': {
+          const block = objectAt(p, e.content_block, 'content_block');
+          if (block === undefined) break;
+          // Sent before any token is generated: not a first token unless it carries text.
+          const text = block.type === 'text' ? textAt(p, block.text, 'content_block.text') : undefined;
+          if (text !== undefined && text.length > 0) yield { delta: text };
           break;
-        case 'content_block_delta':
-          if (e.delta?.type === 'text_delta' && typeof e.delta.text === 'string' && e.delta.text.length > 0) yield { delta: e.delta.text };
+        }
+        case 'content_block_delta': {
+          const delta = objectAt(p, e.delta, 'delta');
+          if (delta === undefined) break;
+          ex.firstToken(); // thinking and tool-input deltas are tokens too, though not text
+          const text = delta.type === 'text_delta' ? textAt(p, delta.text, 'delta.text') : undefined;
+          if (text !== undefined && text.length > 0) yield { delta: text };
           break;
+        }
         case 'message_delta': {
+          const delta = objectAt(p, e.delta, 'delta');
+          const u = objectAt(p, e.usage, 'usage');
           const out: StreamDelta = {};
-          if (e.delta?.stop_reason) out.finishReason = mapStopReason(e.delta.stop_reason);
+          const stop = textAt(p, delta?.stop_reason, 'delta.stop_reason');
+          if (stop) out.finishReason = mapStopReason(stop);
           const usage: Partial<Usage> = {};
-          if (typeof e.usage?.output_tokens === 'number') usage.outputTokens = e.usage.output_tokens;
+          const output = countOrUndefined(u?.output_tokens);
+          if (output !== undefined) usage.outputTokens = output;
           // Newer API versions repeat the (cumulative) input counts here.
-          const input = inputTokensOf(e.usage);
+          const input = inputTokensOf(u);
           if (input !== undefined && input > 0) usage.inputTokens = input;
           if (usage.outputTokens !== undefined || usage.inputTokens !== undefined) out.usage = usage;
           if (out.finishReason !== undefined || out.usage !== undefined) yield out;
@@ -85,14 +107,16 @@ export class AnthropicAdapter implements ProviderAdapter {
         }
         case 'message_stop':
           return;
-        case 'error':
-          yield { error: classifyStreamError(e.error) };
+        case 'error': {
+          const err = objectAt(p, e.error, 'error');
+          yield { error: classifyStreamError({ type: typeof err?.type === 'string' ? err.type : undefined, message: typeof err?.message === 'string' ? err.message : undefined }) };
           return;
+        }
         default:
           break; // content_block_stop and event types added later
       }
     }
-    throw new ProviderTransportError('anthropic', 'anthropic stream ended before message_stop', 'EMALFORMED');
+    throw endedEarly(p, 'message_stop');
   }
 
   classifyError(status: number, headers: Headers, body: string, now: number): ClassifiedError {
@@ -105,9 +129,10 @@ export class AnthropicAdapter implements ProviderAdapter {
 }
 
 /** `input_tokens` excludes prompt-cache reads and writes; the unified count includes them (they are input). */
-function inputTokensOf(u: AnthropicUsage | undefined): number | undefined {
-  if (u === undefined || u === null || typeof u.input_tokens !== 'number') return undefined;
-  return u.input_tokens + (u.cache_creation_input_tokens ?? 0) + (u.cache_read_input_tokens ?? 0);
+function inputTokensOf(u: WireObject | undefined): number | undefined {
+  const input = countOrUndefined(u?.input_tokens);
+  if (input === undefined) return undefined;
+  return input + count(u?.cache_creation_input_tokens) + count(u?.cache_read_input_tokens);
 }
 
 function mapStopReason(r: string | null | undefined): FinishReason {

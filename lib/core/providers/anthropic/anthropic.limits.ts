@@ -1,6 +1,7 @@
 import type { ErrorKind } from '../../types';
 import { errorMessageOf, kindOfStatus, retryAfterMs } from '../http-errors';
 import type { ClassifiedError } from '../provider.interfaces';
+import { ownEntry } from '../wire-checks';
 import type { AnthropicErrorBody } from './anthropic.wire';
 
 /** The windows of Anthropic's `anthropic-ratelimit-<window>-{limit,remaining,reset}` headers. */
@@ -59,7 +60,7 @@ export function anthropicResetWaitMs(headers: Headers, now: number): number | un
 
 /** A stream's `event: error` payload (`{type:'error', error:{type, message}}`) as an error class. */
 export function classifyStreamError(error: { type?: string; message?: string } | undefined): ClassifiedError {
-  const known = error?.type !== undefined ? ERROR_TYPES[error.type] : undefined;
+  const known = ownEntry(ERROR_TYPES, error?.type);
   return {
     kind: known?.kind ?? 'transient',
     status: known?.status ?? 500,

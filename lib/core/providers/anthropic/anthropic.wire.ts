@@ -1,4 +1,7 @@
-/** The parts of Anthropic's Messages API wire format this library reads and writes. */
+/**
+ * The request side of Anthropic's Messages API wire format, and its error body. Answers and stream events are read
+ * field by field with type checks (see `anthropic.adapter.ts`): an upstream may send anything.
+ */
 
 export interface AnthropicTextBlock {
   type: 'text';
@@ -21,39 +24,7 @@ export interface AnthropicRequestBody {
   stream?: boolean;
 }
 
-export interface AnthropicUsage {
-  input_tokens?: number | null;
-  output_tokens?: number | null;
-  cache_creation_input_tokens?: number | null;
-  cache_read_input_tokens?: number | null;
-}
-
-export interface AnthropicContentBlock {
-  type?: string;
-  text?: string;
-}
-
-/** A non-streaming answer (`type: 'message'`). */
-export interface AnthropicMessage {
-  type?: string;
-  model?: string;
-  content?: AnthropicContentBlock[];
-  stop_reason?: string | null;
-  usage?: AnthropicUsage;
-}
-
 export interface AnthropicErrorBody {
   type?: string;
-  error?: { type?: string; message?: string };
-}
-
-/** One decoded SSE event of a streaming answer. */
-export interface AnthropicStreamEvent {
-  type?: string;
-  message?: AnthropicMessage;
-  index?: number;
-  content_block?: AnthropicContentBlock;
-  delta?: { type?: string; text?: string; stop_reason?: string | null };
-  usage?: AnthropicUsage;
   error?: { type?: string; message?: string };
 }

@@ -1,5 +1,6 @@
 import { ConfigurationError } from '../../errors';
 import type { CallTarget } from '../provider.interfaces';
+import { headerSafe } from '../wire-checks';
 import { loadSigning, type AwsCredentials } from './aws-libs';
 
 /** A Bedrock key's secret: a Bedrock API key (bearer token) or AWS credentials to sign with SigV4. */
@@ -12,7 +13,7 @@ export type BedrockAuth = { readonly kind: 'bearer'; readonly token: string } | 
  */
 export function parseBedrockSecret(keyId: string, secret: string): BedrockAuth {
   const s = secret.trim();
-  if (!s.startsWith('{')) return { kind: 'bearer', token: s };
+  if (!s.startsWith('{')) return { kind: 'bearer', token: headerSafe(keyId, s) };
   let doc: unknown;
   try {
     doc = JSON.parse(s);
@@ -26,8 +27,9 @@ export function parseBedrockSecret(keyId: string, secret: string): BedrockAuth {
   if (o.sessionToken !== undefined && typeof o.sessionToken !== 'string') {
     throw new ConfigurationError([`registry.keys(${keyId}).secretRef: bedrock AWS credentials' sessionToken must be a string`]);
   }
-  const credentials: AwsCredentials = { accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey };
-  if (typeof o.sessionToken === 'string' && o.sessionToken !== '') credentials.sessionToken = o.sessionToken;
+  // accessKeyId and sessionToken are sent in headers (the credential scope, x-amz-security-token).
+  const credentials: AwsCredentials = { accessKeyId: headerSafe(keyId, o.accessKeyId, 'the accessKeyId'), secretAccessKey: o.secretAccessKey };
+  if (typeof o.sessionToken === 'string' && o.sessionToken !== '') credentials.sessionToken = headerSafe(keyId, o.sessionToken, 'the sessionToken');
   return { kind: 'sigv4', credentials };
 }
 

@@ -1,6 +1,7 @@
 import type { ErrorKind } from '../../types';
 import { errorMessageOf, kindOfStatus, retryAfterMs } from '../http-errors';
 import type { ClassifiedError } from '../provider.interfaces';
+import { ownEntry } from '../wire-checks';
 
 /**
  * Bedrock Runtime's error types (the `x-amzn-errortype` header, or a stream's `:exception-type`) → error class,
@@ -61,7 +62,7 @@ function cleanType(t: string): string {
 /** An HTTP error answer of Converse / ConverseStream. */
 export function classifyBedrockError(status: number, headers: Headers, body: string, now: number): ClassifiedError {
   const type = errorTypeOf(headers, body);
-  const known = type === undefined ? undefined : AWS_ERRORS[type];
+  const known = ownEntry(AWS_ERRORS, type);
   const kind = known?.kind ?? kindOfStatus(status);
   const text = errorMessageOf(body);
   const message = type !== undefined && !text.startsWith(type) ? `${type}: ${text}` : text;
@@ -75,7 +76,7 @@ export function classifyBedrockError(status: number, headers: Headers, body: str
  */
 export function classifyStreamException(exceptionType: string, body: string): ClassifiedError {
   const type = exceptionType.charAt(0).toUpperCase() + exceptionType.slice(1);
-  const known = AWS_ERRORS[type];
+  const known = ownEntry(AWS_ERRORS, type);
   const text = body === '' ? 'stream error' : errorMessageOf(body);
   return { kind: known?.kind ?? 'transient', status: known?.status ?? 500, message: `${type}: ${text}` };
 }

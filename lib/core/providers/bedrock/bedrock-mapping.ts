@@ -1,18 +1,13 @@
 import { UnsupportedFeatureError } from '../../errors';
 import type { ChatMessage, FinishReason, Usage } from '../../types';
 import type { ParsedResult, UnifiedRequest } from '../provider.interfaces';
+import { count, isObject, listAt, malformed, objectAt } from '../wire-checks';
 
 /** The subset of the Converse / ConverseStream request body this library sends. */
 export interface ConverseRequest {
   messages: Array<{ role: 'user' | 'assistant'; content: Array<{ text: string }> }>;
   system?: Array<{ text: string }>;
   inferenceConfig?: { maxTokens?: number; temperature?: number; topP?: number; stopSequences?: string[] };
-}
-
-interface ConverseResponse {
-  output?: { message?: { role?: string; content?: Array<{ text?: unknown }> } };
-  stopReason?: string;
-  usage?: { inputTokens?: number; outputTokens?: number };
 }
 
 /**
@@ -61,21 +56,20 @@ function textBlocks(content: ChatMessage['content']): Array<{ text: string }> {
 
 /** Converse response → unified result: the text blocks joined (other block types, e.g. reasoning, are skipped). */
 export function fromConverseResponse(raw: unknown): ParsedResult {
-  const b = raw as ConverseResponse | null;
-  const content = b?.output?.message?.content;
-  if (!Array.isArray(content)) throw new TypeError('response has no output.message.content');
+  if (!isObject(raw)) throw malformed('bedrock', 'the answer is not a JSON object');
+  const message = objectAt('bedrock', objectAt('bedrock', raw.output, 'output')?.message, 'output.message');
+  const content = listAt('bedrock', message?.content, 'output.message.content');
+  if (content === undefined) throw malformed('bedrock', 'the answer has no output.message.content');
   let text = '';
   for (const block of content) {
-    if (block !== null && typeof block === 'object' && typeof block.text === 'string') text += block.text;
+    if (isObject(block) && typeof block.text === 'string') text += block.text;
   }
-  return { content: text, finishReason: mapStopReason(b?.stopReason), usage: usageOf(b?.usage) };
+  const usage = isObject(raw.usage) ? raw.usage : undefined;
+  return { content: text, finishReason: mapStopReason(raw.stopReason), usage: usageOf(usage) };
 }
 
 export function usageOf(u: { inputTokens?: unknown; outputTokens?: unknown } | undefined | null): Usage {
-  return {
-    inputTokens: typeof u?.inputTokens === 'number' ? u.inputTokens : 0,
-    outputTokens: typeof u?.outputTokens === 'number' ? u.outputTokens : 0,
-  };
+  return { inputTokens: count(u?.inputTokens), outputTokens: count(u?.outputTokens) };
 }
 
 export function mapStopReason(r: unknown): FinishReason {

@@ -1,4 +1,4 @@
-import type { Exchange, HttpRequest } from '../../transport/http';
+import { expectStream, type Exchange, type HttpRequest } from '../../transport/http';
 import type { CallTarget, ClassifiedError, ParsedResult, ProviderAdapter, StreamDelta, UnifiedRequest } from '../provider.interfaces';
 import { missingRegion, parseBedrockSecret, regionFromHost, regionOf, signSigV4 } from './bedrock-auth';
 import { classifyBedrockError } from './bedrock-errors';
@@ -45,9 +45,8 @@ export class BedrockAdapter implements ProviderAdapter {
     return fromConverseResponse(body);
   }
 
-  readStream(ex: Exchange, res: Response): AsyncIterable<StreamDelta> {
-    if (res.body === null) throw new TypeError('stream has no body');
-    return readConverseStream(ex, res.body);
+  async *readStream(ex: Exchange, res: Response): AsyncIterable<StreamDelta> {
+    yield* readConverseStream(ex, await expectStream(ex, res));
   }
 
   classifyError(status: number, headers: Headers, body: string, now: number): ClassifiedError {

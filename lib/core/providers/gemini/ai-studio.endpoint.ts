@@ -1,4 +1,5 @@
 import type { CallTarget } from '../provider.interfaces';
+import { headerSafe } from '../wire-checks';
 import { trimSlash, type GeminiEndpoint } from './gemini.adapter';
 
 /**
@@ -13,7 +14,7 @@ export const aiStudioEndpoint: GeminiEndpoint = {
     const version = t.settings.apiVersion ?? 'v1beta';
     return {
       url: `${trimSlash(t.baseUrl)}/${version}/${modelPath(t.model)}:${method}`,
-      headers: { 'x-goog-api-key': t.secret },
+      headers: { 'x-goog-api-key': headerSafe(t.keyId, t.secret) },
     };
   },
 };

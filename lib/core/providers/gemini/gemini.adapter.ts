@@ -37,7 +37,7 @@ export class GeminiAdapter implements ProviderAdapter {
   }
 
   readStream(ex: Exchange, res: Response): AsyncIterable<StreamDelta> {
-    return readGeminiStream(ex, res);
+    return readGeminiStream(ex, res, this.provider);
   }
 
   classifyError(status: number, headers: Headers, body: string, now: number): ClassifiedError {

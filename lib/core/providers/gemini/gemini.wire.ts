@@ -24,32 +24,10 @@ export interface GeminiRequestBody {
   generationConfig?: GeminiGenerationConfig;
 }
 
-export interface GeminiUsageMetadata {
-  promptTokenCount?: number;
-  candidatesTokenCount?: number;
-  thoughtsTokenCount?: number;
-  totalTokenCount?: number;
-}
-
-export interface GeminiCandidate {
-  content?: { role?: string; parts?: GeminiPart[] };
-  finishReason?: string;
-  index?: number;
-}
-
 /** `google.rpc.Status` as Google's JSON APIs send it in an error body. */
 export interface GoogleRpcError {
   code?: number;
   message?: string;
   status?: string;
   details?: Array<{ '@type'?: string; reason?: string; retryDelay?: string; [k: string]: unknown }>;
-}
-
-export interface GeminiResponseBody {
-  candidates?: GeminiCandidate[];
-  promptFeedback?: { blockReason?: string; blockReasonMessage?: string };
-  usageMetadata?: GeminiUsageMetadata;
-  modelVersion?: string;
-  /** Present on an error event inside a stream. */
-  error?: GoogleRpcError;
 }

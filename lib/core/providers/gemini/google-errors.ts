@@ -1,6 +1,7 @@
 import type { ErrorKind } from '../../types';
 import { kindOfStatus, parseDuration, retryAfterMs } from '../http-errors';
 import type { ClassifiedError } from '../provider.interfaces';
+import { ownEntry } from '../wire-checks';
 import type { GoogleRpcError } from './gemini.wire';
 
 /** `google.rpc.Code` names as Google's JSON APIs put them in `error.status`. */
@@ -45,18 +46,20 @@ export function classifyGoogleError(status: number, headers: Headers, body: stri
 }
 
 export function classifyRpcError(status: number, err: GoogleRpcError | undefined, headers: Headers | undefined, now = 0, raw = ''): ClassifiedError {
-  let kind = (err?.status !== undefined ? RPC_KINDS[err.status] : undefined) ?? kindOfStatus(status);
+  let kind = ownEntry(RPC_KINDS, err?.status) ?? kindOfStatus(status);
   let retry: number | undefined;
   for (const d of err?.details ?? []) {
     if (d === null || typeof d !== 'object') continue;
-    if (d['@type'] === ERROR_INFO && typeof d.reason === 'string' && REASON_KINDS[d.reason] !== undefined) kind = REASON_KINDS[d.reason];
+    const byReason = d['@type'] === ERROR_INFO && typeof d.reason === 'string' ? ownEntry(REASON_KINDS, d.reason) : undefined;
+    if (byReason !== undefined) kind = byReason;
     else if (d['@type'] === RETRY_INFO && typeof d.retryDelay === 'string') retry = parseDuration(d.retryDelay);
   }
   // Older or proxied answers carry no ErrorInfo, only the message.
   if (kind === 'bad_request' && /API key (not valid|expired)/i.test(err?.message ?? '')) kind = 'auth';
   if (kind !== 'rate_limit') retry = undefined;
   else if (retry === undefined && headers !== undefined) retry = retryAfterMs(headers, now);
-  const message = err?.message ?? (raw.length > 500 ? `${raw.slice(0, 500)}…` : raw);
+  // Not cut here: the engine scrubs secrets first, then bounds the message (boundMessage).
+  const message = err?.message ?? raw;
   return { kind, status, message: err?.status ? `${err.status}: ${message}` : message, retryAfterMs: retry === undefined ? undefined : Math.ceil(retry) };
 }
 
@@ -71,6 +74,11 @@ export function rpcErrorOf(body: string): GoogleRpcError | undefined {
   if (Array.isArray(doc)) doc = doc[0];
   const e = (doc as { error?: unknown } | null)?.error;
   if (typeof e !== 'object' || e === null) return undefined;
+  return rpcErrorFrom(e);
+}
+
+/** The fields of a `google.rpc.Status` object that have the right types (an upstream may send anything). */
+export function rpcErrorFrom(e: object): GoogleRpcError {
   const r = e as GoogleRpcError;
   return {
     code: typeof r.code === 'number' ? r.code : undefined,

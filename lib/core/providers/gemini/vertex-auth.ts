@@ -133,7 +133,7 @@ function tokenError(keyId: string, e: unknown, timeoutMs: number): Error {
   const status = typeof err.status === 'number' ? err.status : typeof err.response?.status === 'number' ? err.response.status : undefined;
   if (status !== undefined) {
     const data = err.response?.data as { error?: unknown; error_description?: unknown } | undefined;
-    const what = typeof data?.error === 'string' ? `${data.error}${typeof data.error_description === 'string' ? `: ${data.error_description.slice(0, 300)}` : ''}` : 'no error detail';
+    const what = typeof data?.error === 'string' ? `${data.error}${typeof data.error_description === 'string' ? `: ${data.error_description}` : ''}` : 'no error detail';
     const kind = status === 429 ? 'rate_limit' : status >= 500 || status === 408 ? 'transient' : 'auth';
     return new ProviderHttpError('google_vertex', status, kind, `google_vertex token endpoint answered ${status} for key "${keyId}": ${what}`);
   }

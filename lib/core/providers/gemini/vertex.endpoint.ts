@@ -2,6 +2,7 @@ import { SecretResolutionError } from '../../errors';
 import type { CallTarget } from '../provider.interfaces';
 import { trimSlash, type GeminiEndpoint } from './gemini.adapter';
 import { VertexAuth } from './vertex-auth';
+import { headerSafe } from '../wire-checks';
 
 const DEFAULT_BASE = 'https://{location}-aiplatform.googleapis.com';
 const DEFAULT_LOCATION = 'us-central1';
@@ -33,7 +34,7 @@ export class VertexEndpoint implements GeminiEndpoint {
       `${trimSlash(base)}/${version}/projects/${encodeURIComponent(project)}/locations/${encodeURIComponent(location)}` +
       `/publishers/google/models/${encodeURIComponent(modelId(t.model))}:${method}`;
     const headers: Record<string, string> = { authorization: `Bearer ${accessToken}` };
-    if (account.quotaProjectId !== undefined) headers['x-goog-user-project'] = account.quotaProjectId;
+    if (account.quotaProjectId !== undefined) headers['x-goog-user-project'] = headerSafe(t.keyId, account.quotaProjectId, 'the key file\'s quota_project_id');
     return { url, headers };
   }
 }

@@ -1,8 +1,10 @@
-import type { Exchange, HttpRequest } from '../../transport/http';
+import { CallCancelledError } from '../../errors';
+import { expectStream, type Exchange, type HttpRequest } from '../../transport/http';
 import { readSse } from '../../transport/sse';
-import type { ChatMessage, FinishReason, ProviderName } from '../../types';
+import type { ChatMessage, FinishReason, ProviderName, Usage } from '../../types';
 import { errorMessageOf, kindOfStatus, parseDuration, retryAfterMs } from '../http-errors';
 import type { CallTarget, ClassifiedError, ParsedResult, ProviderAdapter, StreamDelta, UnifiedRequest } from '../provider.interfaces';
+import { endedEarly, headerSafe, isObject, libraryErrorsOnly, listAt, malformed, messageOr, objectAt, parseEvent, textAt, count } from '../wire-checks';
 
 type Flavor = 'openai' | 'openrouter' | 'azure_openai';
 
@@ -12,18 +14,6 @@ const DEFAULT_BASE: Record<Flavor, string> = {
   azure_openai: '',
 };
 export const AZURE_DEFAULT_API_VERSION = '2024-10-21';
-
-interface OpenAiChoice {
-  message?: { content?: string | null };
-  delta?: { content?: string | null };
-  finish_reason?: string | null;
-}
-interface OpenAiBody {
-  model?: string;
-  choices?: OpenAiChoice[];
-  usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
-  error?: { message?: string; code?: string | number; type?: string };
-}
 
 /** The chat-completions wire format, shared by OpenAI, OpenRouter and Azure OpenAI. */
 export class OpenAiCompatibleAdapter implements ProviderAdapter {
@@ -42,11 +32,11 @@ export class OpenAiCompatibleAdapter implements ProviderAdapter {
       const deployment = t.settings.deployments?.[t.model] ?? t.model;
       const version = t.settings.apiVersion ?? AZURE_DEFAULT_API_VERSION;
       url = `${base}/openai/deployments/${encodeURIComponent(deployment)}/chat/completions?api-version=${encodeURIComponent(version)}`;
-      headers['api-key'] = t.secret;
+      headers['api-key'] = headerSafe(t.keyId, t.secret);
     } else {
       url = `${base}/chat/completions`;
       body.model = t.model;
-      headers.authorization = `Bearer ${t.secret}`;
+      headers.authorization = `Bearer ${headerSafe(t.keyId, t.secret)}`;
     }
     if (req.temperature !== undefined) body.temperature = req.temperature;
     if (req.maxTokens !== undefined) body.max_tokens = req.maxTokens;
@@ -61,37 +51,65 @@ export class OpenAiCompatibleAdapter implements ProviderAdapter {
   }
 
   parseResponse(raw: unknown): ParsedResult {
-    const b = raw as OpenAiBody;
-    const choice = Array.isArray(b?.choices) ? b.choices[0] : undefined;
-    if (choice === undefined || typeof choice !== 'object') throw new TypeError('response has no choices');
-    const content = choice.message?.content;
-    if (content !== null && content !== undefined && typeof content !== 'string') throw new TypeError('choices[0].message.content is not text');
+    const p = this.provider;
+    if (!isObject(raw)) throw malformed(p, 'the answer is not a JSON object');
+    const choice = objectAt(p, listAt(p, raw.choices, 'choices')?.[0], 'choices[0]');
+    if (choice === undefined) throw malformed(p, 'the answer has no choices');
+    const message = objectAt(p, choice.message, 'choices[0].message');
     return {
-      content: content ?? '',
-      finishReason: mapFinish(choice.finish_reason),
-      usage: { inputTokens: b.usage?.prompt_tokens ?? 0, outputTokens: b.usage?.completion_tokens ?? 0 },
-      model: typeof b.model === 'string' ? b.model : undefined,
+      content: textAt(p, message?.content, 'choices[0].message.content') ?? '',
+      finishReason: mapFinish(textAt(p, choice.finish_reason, 'choices[0].finish_reason')),
+      usage: usageOf(raw.usage),
+      model: typeof raw.model === 'string' ? raw.model : undefined,
     };
   }
 
-  async *readStream(ex: Exchange, res: Response): AsyncIterable<StreamDelta> {
-    if (res.body === null) throw new TypeError('stream has no body');
-    for await (const ev of readSse(ex, res.body)) {
-      if (ev.data === '[DONE]') return;
-      const b = JSON.parse(ev.data) as OpenAiBody;
-      if (b.error !== undefined) {
-        const status = typeof b.error.code === 'number' ? b.error.code : 500;
-        yield { error: { kind: kindOfStatus(status), status, message: b.error.message ?? 'stream error' } };
-        return;
+  /**
+   * Decodes the SSE stream. It is complete on `data: [DONE]`, or once a `finish_reason` was received: some
+   * compatible servers never send `[DONE]`, and after the finish only the usage chunk can follow, so a cut after
+   * it loses the usage, not the answer. A stream that ends (or breaks) before either is cut short: a transient
+   * failure, whatever it yielded. An `{"error": …}` event is the upstream's error.
+   */
+  readStream(ex: Exchange, res: Response): AsyncIterable<StreamDelta> {
+    return libraryErrorsOnly(this.provider, this.decode(ex, res));
+  }
+
+  private async *decode(ex: Exchange, res: Response): AsyncGenerator<StreamDelta> {
+    const p = this.provider;
+    const body = await expectStream(ex, res);
+    let finished = false;
+    try {
+      for await (const ev of readSse(ex, body)) {
+        if (ev.data === '[DONE]') return;
+        const b = parseEvent(p, ev.data);
+        const error = b.error;
+        if (error !== undefined && error !== null) {
+          const e = isObject(error) ? error : { message: error };
+          const status = typeof e.code === 'number' && e.code >= 400 && e.code < 600 ? e.code : 500;
+          yield { error: { kind: kindOfStatus(status), status, message: messageOr(e.message, 'stream error') } };
+          return;
+        }
+        const choice = objectAt(p, listAt(p, b.choices, 'choices')?.[0], 'choices[0]');
+        const delta = objectAt(p, choice?.delta, 'choices[0].delta');
+        const out: StreamDelta = {};
+        const text = textAt(p, delta?.content, 'choices[0].delta.content');
+        if (text !== undefined && text.length > 0) out.delta = text;
+        // Reasoning and tool-call deltas are tokens too (for the first-token deadline), though not text.
+        else if (delta !== undefined && (delta.reasoning_content || delta.reasoning || delta.tool_calls)) ex.firstToken();
+        const reason = textAt(p, choice?.finish_reason, 'choices[0].finish_reason');
+        if (reason) {
+          out.finishReason = mapFinish(reason);
+          finished = true;
+        }
+        if (isObject(b.usage)) out.usage = usageOf(b.usage);
+        if (out.delta !== undefined || out.finishReason !== undefined || out.usage !== undefined) yield out;
       }
-      const choice = Array.isArray(b.choices) ? b.choices[0] : undefined;
-      const out: StreamDelta = {};
-      const text = choice?.delta?.content;
-      if (typeof text === 'string' && text.length > 0) out.delta = text;
-      if (choice?.finish_reason) out.finishReason = mapFinish(choice.finish_reason);
-      if (b.usage) out.usage = { inputTokens: b.usage.prompt_tokens ?? 0, outputTokens: b.usage.completion_tokens ?? 0 };
-      if (out.delta !== undefined || out.finishReason !== undefined || out.usage !== undefined) yield out;
+    } catch (e) {
+      // After the finish reason the answer is whole; a cut loses only the usage that may follow.
+      if (finished && !(e instanceof CallCancelledError)) return;
+      throw e;
     }
+    if (!finished) throw endedEarly(p, '[DONE] or a finish_reason');
   }
 
   classifyError(status: number, headers: Headers, body: string, now: number): ClassifiedError {
@@ -136,6 +154,12 @@ function resetOf(headers: Headers, now: number): number | undefined {
 function openRouterReset(headers: Headers, now: number): number | undefined {
   const v = Number(headers.get('x-ratelimit-reset'));
   return Number.isFinite(v) && v > now ? v : undefined;
+}
+
+/** Usage is informative: a usage of the wrong shape counts as none rather than failing the answer. */
+function usageOf(u: unknown): Usage {
+  const o = isObject(u) ? u : undefined;
+  return { inputTokens: count(o?.prompt_tokens), outputTokens: count(o?.completion_tokens) };
 }
 
 function toWire(m: ChatMessage): { role: string; content: string | Array<{ type: 'text'; text: string }> } {
