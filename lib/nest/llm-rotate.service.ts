@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnApplicationShutdown, type OnModuleDestroy } 
 import { Observable, Subject } from 'rxjs';
 import type { AcquireContext } from '../core/acquire-context';
 import type { LlmRotateOptions } from '../core/config/options.interfaces';
+import type { FetchForOptions, RotatingFetch } from '../core/fetch/fetch-for.interfaces';
 import type { LlmRotate } from '../core/llm-rotate';
 import type { PoolSnapshot } from '../core/snapshot.interfaces';
 import type { StoreHealth } from '../core/store/store.interfaces';
@@ -21,7 +22,7 @@ export interface ChatSseEvent {
 export class LlmRotateService implements OnModuleDestroy, OnApplicationShutdown {
   private readonly usageSubject = new Subject<UsageEvent>();
   private readonly unsubscribe: () => void;
-  /** Usage events, one per attempt (chat, stream and acquire reports). */
+  /** Usage events, one per attempt (chat, stream, acquire reports and fetchFor requests). */
   readonly usage$: Observable<UsageEvent> = this.usageSubject.asObservable();
 
   constructor(@Inject(LLM_ROTATE_ENGINE) readonly engine: LlmRotate) {
@@ -84,6 +85,14 @@ export class LlmRotateService implements OnModuleDestroy, OnApplicationShutdown 
 
   withKey<T>(provider: ProviderName, opts: AcquireOptions, fn: (ctx: AcquireContext) => Promise<T> | T): Promise<T> {
     return this.engine.withKey(provider, opts, fn);
+  }
+
+  /**
+   * A `fetch` that rotates keys, for the official clients and the AI SDKs:
+   * `new OpenAI({ apiKey: 'managed', fetch: llm.fetchFor('openai') })`. See {@link LlmRotate.fetchFor}.
+   */
+  fetchFor(provider: ProviderName, opts?: FetchForOptions): RotatingFetch {
+    return this.engine.fetchFor(provider, opts);
   }
 
   reload(options: LlmRotateOptions | Record<string, unknown>): Promise<void> {
