@@ -36,7 +36,7 @@ export interface OpenAiFakeOptions {
  */
 export class OpenAiFake extends ScriptedFake<OpenAiBehavior> {
 
-  private constructor(
+  protected constructor(
     http: FakeHttpServer,
     readonly options: OpenAiFakeOptions,
   ) {

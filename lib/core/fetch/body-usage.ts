@@ -18,6 +18,12 @@ export interface BodyVerdict {
 export interface BodyTracker {
   push(chunk: Uint8Array): void;
   finish(): BodyVerdict;
+  /**
+   * True once the body has shown the end its wire format defines (`[DONE]`, `message_stop`, `response.completed`,
+   * `messageStop`): a client that stops reading there (some do, without waiting for the connection to close) has
+   * had the whole answer.
+   */
+  complete(): boolean;
 }
 
 /** A JSON body up to this size is parsed whole at its end; a larger one is searched for its usage in its last bytes. */
@@ -96,6 +102,10 @@ class JsonTracker implements BodyTracker {
 
   push(chunk: Uint8Array): void {
     this.add(this.decoder.decode(chunk, { stream: true }));
+  }
+
+  complete(): boolean {
+    return false;
   }
 
   finish(): BodyVerdict {
@@ -197,6 +207,10 @@ class SseTracker implements BodyTracker {
 
   push(chunk: Uint8Array): void {
     this.feed(this.decoder.decode(chunk, { stream: true }));
+  }
+
+  complete(): boolean {
+    return this.expect !== undefined && this.ended && this.error === undefined;
   }
 
   finish(): BodyVerdict {
@@ -337,6 +351,10 @@ class EventStreamTracker implements BodyTracker {
       off += total;
     }
     this.buf = merged.slice(off);
+  }
+
+  complete(): boolean {
+    return this.converse && this.stopped && this.error === undefined && this.broken === undefined;
   }
 
   finish(): BodyVerdict {

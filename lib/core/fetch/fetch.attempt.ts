@@ -86,7 +86,10 @@ export async function fetchAttempt(host: FetchHost, call: Call, at: LeasedAttemp
 function settleBody(host: FetchHost, call: Call, at: LeasedAttempt, e: BodyEnd, tracker: BodyTracker | undefined, cooldownUntil: number | undefined): Promise<AttemptEnd> {
   const r = host.runner;
   const provider = at.key.provider;
-  if (e.kind === 'cancelled') return r.settle(call, at, { kind: 'cancelled' }, new CallCancelledError('The answer was cancelled before it was read to the end'));
+  // A client that stops reading once the stream showed its end (the `openai` client breaks at `[DONE]`) had it all.
+  if (e.kind === 'cancelled' && tracker?.complete() !== true) {
+    return r.settle(call, at, { kind: 'cancelled' }, new CallCancelledError('The answer was cancelled before it was read to the end'));
+  }
   if (e.kind === 'error') return r.fail(call, at, e.error);
   const v = tracker?.finish();
   if (v?.error !== undefined) return r.settle(call, at, outcomeOf(v.error), r.httpError(at, v.error), v.usage);
