@@ -19,11 +19,12 @@ export interface BodyTracker {
   push(chunk: Uint8Array): void;
   finish(): BodyVerdict;
   /**
-   * True once the body has shown the end its wire format defines (`[DONE]`, `message_stop`, `response.completed`,
-   * `messageStop`): a client that stops reading there (some do, without waiting for the connection to close) has
-   * had the whole answer.
+   * The verdict the bytes read so far already force, for a client that stops reading early: the end its wire format
+   * defines (`[DONE]`, `message_stop`, `response.completed`, `messageStop`: some clients stop there without waiting
+   * for the connection to close, and had the whole answer), or an error event (clients stop there too). Undefined
+   * while the body is still inconclusive: the client cancelled an answer in progress.
    */
-  complete(): boolean;
+  conclusive(): BodyVerdict | undefined;
 }
 
 /** A JSON body up to this size is parsed whole at its end; a larger one is searched for its usage in its last bytes. */
@@ -104,8 +105,8 @@ class JsonTracker implements BodyTracker {
     this.add(this.decoder.decode(chunk, { stream: true }));
   }
 
-  complete(): boolean {
-    return false;
+  conclusive(): undefined {
+    return undefined;
   }
 
   finish(): BodyVerdict {
@@ -209,8 +210,9 @@ class SseTracker implements BodyTracker {
     this.feed(this.decoder.decode(chunk, { stream: true }));
   }
 
-  complete(): boolean {
-    return this.expect !== undefined && this.ended && this.error === undefined;
+  conclusive(): BodyVerdict | undefined {
+    if (this.error !== undefined) return { usage: this.tokens.usage, error: this.error };
+    return this.expect !== undefined && this.ended ? { usage: this.tokens.usage } : undefined;
   }
 
   finish(): BodyVerdict {
@@ -353,8 +355,9 @@ class EventStreamTracker implements BodyTracker {
     this.buf = merged.slice(off);
   }
 
-  complete(): boolean {
-    return this.converse && this.stopped && this.error === undefined && this.broken === undefined;
+  conclusive(): BodyVerdict | undefined {
+    if (this.error !== undefined) return { usage: this.tokens.usage, error: this.error };
+    return this.converse && this.stopped && this.broken === undefined ? { usage: this.tokens.usage } : undefined;
   }
 
   finish(): BodyVerdict {

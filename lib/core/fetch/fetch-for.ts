@@ -33,6 +33,8 @@ export function createFetchFor(host: FetchHost, provider: ProviderName, opts: Fe
   checkOptions(provider, opts);
   const onExhausted = opts.onExhausted ?? 'response';
   return async function rotatingFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    // `data:` and `blob:` URLs reach no provider (the `openai` client probes `fetch('data:,')`): nothing to rotate.
+    if (isLocalUrl(input)) return fetch(input, init);
     host.enter();
     let leave = true;
     try {
@@ -90,6 +92,12 @@ function ended(call: Call, at: LeasedAttempt, end: AttemptEnd): void {
     usage: end.usage,
     attempts: call.attempts.length,
   });
+}
+
+const OTHER_SCHEME = /^(?!https?:)[a-z][a-z0-9+.-]*:/i;
+
+function isLocalUrl(input: string | URL | Request): boolean {
+  return OTHER_SCHEME.test(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
 }
 
 function noKeyOf(provider: ProviderName): ConfigurationError {

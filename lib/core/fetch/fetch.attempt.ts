@@ -3,7 +3,7 @@ import type { AttemptEnd, LeasedAttempt } from '../attempt/attempt.interfaces';
 import type { Call } from '../attempt/call';
 import { CallCancelledError, ProviderTransportError } from '../errors';
 import { Exchange, readText } from '../transport/http';
-import { bodyTracker, type BodyTracker } from './body-usage';
+import { bodyTracker, type BodyTracker, type BodyVerdict } from './body-usage';
 import type { CredentialedRequest } from './credentials';
 import type { FetchHost } from './fetch-for.interfaces';
 import type { OutgoingRequest } from './outgoing';
@@ -86,12 +86,16 @@ export async function fetchAttempt(host: FetchHost, call: Call, at: LeasedAttemp
 function settleBody(host: FetchHost, call: Call, at: LeasedAttempt, e: BodyEnd, tracker: BodyTracker | undefined, cooldownUntil: number | undefined): Promise<AttemptEnd> {
   const r = host.runner;
   const provider = at.key.provider;
-  // A client that stops reading once the stream showed its end (the `openai` client breaks at `[DONE]`) had it all.
-  if (e.kind === 'cancelled' && tracker?.complete() !== true) {
-    return r.settle(call, at, { kind: 'cancelled' }, new CallCancelledError('The answer was cancelled before it was read to the end'));
-  }
   if (e.kind === 'error') return r.fail(call, at, e.error);
-  const v = tracker?.finish();
+  let v: BodyVerdict | undefined;
+  if (e.kind === 'cancelled') {
+    // A client that stops reading at the stream's end marker had it all (the `openai` client breaks at `[DONE]`);
+    // one that stops at an error event stopped because of the key's failure. Otherwise it cancelled an answer.
+    v = tracker?.conclusive();
+    if (v === undefined) return r.settle(call, at, { kind: 'cancelled' }, new CallCancelledError('The answer was cancelled before it was read to the end'));
+  } else {
+    v = tracker?.finish();
+  }
   if (v?.error !== undefined) return r.settle(call, at, outcomeOf(v.error), r.httpError(at, v.error), v.usage);
   if (v?.incomplete !== undefined) {
     return r.settle(call, at, { kind: 'transient' }, new ProviderTransportError(provider, `${provider} answer is incomplete: ${v.incomplete}`, 'EMALFORMED'), v.usage);
