@@ -26,6 +26,7 @@ describe('fetchFor: rotation, the caller\'s faults, exhaustion', () => {
   let fake: OpenAiSdkFake;
   const engines: LlmRotate[] = [];
   let events: UsageEvent[];
+  let logLines: string[] = [];
 
   beforeAll(async () => {
     fake = await OpenAiSdkFake.start();
@@ -42,7 +43,9 @@ describe('fetchFor: rotation, the caller\'s faults, exhaustion', () => {
   /** Keys tried in the order given (priority strategy). */
   async function engine(keys: TestKey[], extra: Omit<Partial<LlmRotateOptions>, 'registry'> & { providers?: LlmRotateOptions['registry']['providers'] } = {}): Promise<LlmRotate> {
     const ranked = keys.map((k, i) => ({ priority: keys.length - i, ...k }));
-    const lr = await LlmRotate.create(makeOptions('http://127.0.0.1:9/never-used', ranked, { strategy: 'priority', ...extra }), { logger: recordingLogger().logger });
+    const rec = recordingLogger();
+    logLines = rec.lines;
+    const lr = await LlmRotate.create(makeOptions('http://127.0.0.1:9/never-used', ranked, { strategy: 'priority', ...extra }), { logger: rec.logger });
     lr.onUsage((e) => events.push(e));
     engines.push(lr);
     return lr;
@@ -144,14 +147,23 @@ describe('fetchFor: rotation, the caller\'s faults, exhaustion', () => {
     expect(`${e.message} ${JSON.stringify(e.attempts)} ${JSON.stringify(events)}`).not.toContain(secret('k2'));
   });
 
-  it('an upstream answer that echoes the key is scrubbed before it is handed back', async () => {
-    const lr = await engine([{ keyId: 'k1' }]);
-    fake.script(secret('k1'), 'auth'); // "Incorrect API key provided: sk-test-k1."
+  it('no secret in what is handed back, thrown, emitted or logged, even when the upstream echoes the key', async () => {
+    const keys = [{ keyId: 'k1', secret: 'sk-echoed-secret-k1-0123456789' }, { keyId: 'k2', secret: 'sk-echoed-secret-k2-0123456789' }];
+    const lr = await engine(keys, { logUsage: true });
+    for (const k of keys) fake.script(k.secret, 'auth'); // "Incorrect API key provided: <the key>."
     const res = await lr.fetchFor('openai')(`${fake.baseUrl}/chat/completions`, POST(CHAT()));
     expect(res.status).toBe(401);
     const text = await res.text();
     expect(text).toContain('Incorrect API key provided');
-    expect(text).not.toContain(secret('k1'));
+    const thrown = await lr.fetchFor('openai', { onExhausted: 'throw' })(`${fake.baseUrl}/chat/completions`, POST(CHAT())).catch((e: unknown) => e);
+    const headers: string[] = [];
+    res.headers.forEach((v, k) => headers.push(`${k}: ${v}`));
+    const everything = [text, ...headers, String(thrown), JSON.stringify((thrown as AllKeysExhaustedError).attempts), JSON.stringify(events), ...logLines].join('\n');
+    expect(logLines.length).toBeGreaterThan(0);
+    for (const k of keys) {
+      expect(everything).not.toContain(k.secret);
+      expect(everything).not.toContain(k.secret.slice(8, 20));
+    }
   });
 
   describe('no key can be leased at all: a 429 (or 503) in the provider\'s own error format, with Retry-After', () => {
