@@ -8,7 +8,8 @@ import { InvalidRequestError } from '../errors';
 export interface OutgoingRequest {
   readonly url: URL;
   readonly method: string;
-  readonly headers: Headers;
+  /** As the client gave them (each attempt copies them once, to place its credential). */
+  readonly headers: HeadersInit;
   readonly body: string | Uint8Array<ArrayBuffer> | undefined;
   /** The client's own AbortSignal (its timeout and its user's cancel). */
   readonly signal: AbortSignal | undefined;
@@ -27,7 +28,7 @@ export async function readOutgoing(input: string | URL | Request, init: RequestI
     return {
       url: toUrl(input),
       method: (method ?? 'GET').toUpperCase(),
-      headers: new Headers(headers),
+      headers: headers ?? {},
       body: body === null || body === undefined ? undefined : typeof body === 'string' ? body : body instanceof ArrayBuffer ? new Uint8Array(body) : (body as Uint8Array<ArrayBuffer>),
       signal: signal ?? undefined,
       extras,
@@ -46,7 +47,7 @@ export async function readOutgoing(input: string | URL | Request, init: RequestI
   return {
     url: toUrl(req.url),
     method: req.method.toUpperCase(),
-    headers: new Headers(req.headers),
+    headers: req.headers,
     body: bytes,
     signal: signal ?? (input instanceof Request ? input.signal : undefined),
     extras,
