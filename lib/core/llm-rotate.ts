@@ -55,8 +55,8 @@ const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
  * Every kind of call — `chat()`, `stream()`, `acquire()`, a `fetchFor()` request — has the same shape: plan the
  * candidates, then for each attempt the {@link AttemptRunner} leases a key (select + lease, one atomic store step) and
  * resolves its secret, the call's own middle runs (an HTTP exchange, a stream, a lent key, a client's request), and
- * the runner settles the outcome (report +
- * release, one store step; usage event). How one attempt is made and settled lives in `attempt/attempt-runner.ts`.
+ * the runner settles the outcome (report + release, one store step; usage event). How one attempt is made and
+ * settled lives in `attempt/attempt-runner.ts`; the fetch middle in `fetch/fetch.attempt.ts`.
  */
 export class LlmRotate implements LeaseOwner {
   /** Resolves when the state store knows the key set; every call waits for it. */
