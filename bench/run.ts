@@ -1,4 +1,5 @@
 import { cpus, loadavg } from 'node:os';
+import { fetchOverhead, fetchTable } from './fetch.bench';
 import { overheadBench, overheadTable } from './overhead.bench';
 import { startRedis } from './redis-server';
 import { memorySelectBench, roundTripsPerChat, storeBench, type StoreRow } from './store.bench';
@@ -59,6 +60,10 @@ async function main(): Promise<void> {
       `- Redis commands per chat() (MONITOR), calls one after the other: ${rtt.plain.toFixed(2)} for a call that succeeds on its first key; ` +
         `${rtt.rotating.toFixed(2)} for a call that meets one 429 and rotates (its caller waits for 2: the two leases).`,
     );
+    out();
+    out("### 5. fetchFor(): the same `openai` client with Node's fetch and with `fetch: llm.fetchFor('openai')` (memory store, 10 keys), calls alternated one by one");
+    out();
+    out(fetchTable(await fetchOverhead(quick ? 300 : 2000)));
   } finally {
     await redis.stop();
   }

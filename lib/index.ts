@@ -29,6 +29,7 @@ export {
 export { LlmRotate, type LlmRotateDeps, type LlmRotateInput } from './core/llm-rotate';
 export { AcquireContext } from './core/acquire-context';
 export type { ExplicitErrorReport } from './core/classify';
+export type { FetchForOptions, RotatingFetch } from './core/fetch/fetch-for.interfaces';
 export type { Clock } from './core/clock';
 export type { LlmRotateLogger } from './core/logger';
 export type { UsageListener } from './core/events';

@@ -16,6 +16,9 @@ import { loadOptionsFile } from './config/load-file';
 import { validateOptions } from './config/validate';
 import { CallCancelledError, ClosedError, ConfigurationError, NoAvailableKeyError, UnknownModelError } from './errors';
 import { UsageEmitter, type UsageListener } from './events';
+import { FetchCredentials } from './fetch/credentials';
+import { createFetchFor } from './fetch/fetch-for';
+import type { FetchForOptions, FetchHost, RotatingFetch } from './fetch/fetch-for.interfaces';
 import type { Outcome } from './health/health.interfaces';
 import { InFlight } from './lifecycle/in-flight';
 import { consoleLogger, type LlmRotateLogger } from './logger';
@@ -51,10 +54,11 @@ const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 /**
  * The framework-free engine (SPEC §1): `new LlmRotate(options)` does everything the Nest module does.
  *
- * Every kind of call — `chat()`, `stream()`, `acquire()` — has the same shape: plan the candidates, then for each
- * attempt the {@link AttemptRunner} leases a key (select + lease, one atomic store step) and resolves its secret,
- * the call's own middle runs (an HTTP exchange, a stream, a lent key), and the runner settles the outcome (report +
- * release, one store step; usage event). How one attempt is made and settled lives in `attempt/attempt-runner.ts`.
+ * Every kind of call — `chat()`, `stream()`, `acquire()`, a `fetchFor()` request — has the same shape: plan the
+ * candidates, then for each attempt the {@link AttemptRunner} leases a key (select + lease, one atomic store step) and
+ * resolves its secret, the call's own middle runs (an HTTP exchange, a stream, a lent key, a client's request), and
+ * the runner settles the outcome (report + release, one store step; usage event). How one attempt is made and
+ * settled lives in `attempt/attempt-runner.ts`; the fetch middle in `fetch/fetch.attempt.ts`.
  */
 export class LlmRotate implements LeaseOwner {
   /** Resolves when the state store knows the key set; every call waits for it. */
@@ -73,6 +77,7 @@ export class LlmRotate implements LeaseOwner {
   private prices = new PriceBook(undefined);
   /** Where usage events are logged (the `logUsage` option); undefined: not logged. */
   private usageLog: ((message: string) => void) | undefined;
+  private fetchHost: FetchHost | undefined;
   private reloading: Promise<void> = Promise.resolve();
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -240,6 +245,33 @@ export class LlmRotate implements LeaseOwner {
     }
   }
 
+  // ──────────────────────────── fetchFor ───────────────────────────
+
+  /**
+   * A `fetch` for the official clients and the AI SDKs (`new OpenAI({ apiKey: 'managed', fetch: llm.fetchFor('openai') })`):
+   * each request leases a key of `provider`, carries its credential, rotates on rate limits, auth and transient
+   * failures, hands back the caller's faults untouched, and holds the lease until the answer's body is read or
+   * cancelled. Every request is a call on the same attempt path as `chat()` (usage events with `source: 'fetch'`).
+   */
+  fetchFor(provider: ProviderName, opts: FetchForOptions = {}): RotatingFetch {
+    this.assertOpen();
+    const host = (this.fetchHost ??= {
+      runner: this.runner,
+      runtime: () => this.rt ?? this.runtime(),
+      begin: (model, p, limits) => this.begin('fetch', model, p, limits),
+      failed: (call, e) => this.failed(call, e),
+      enter: () => {
+        this.assertOpen();
+        this.inFlight.enter();
+      },
+      leave: () => this.inFlight.leave(),
+      now: this.now,
+      scrub: (text) => this.secrets.scrub(text),
+      credentials: new FetchCredentials(),
+    });
+    return createFetchFor(host, provider, opts);
+  }
+
   /** @internal LeaseOwner: settles a lent key through the same runner as every other attempt. */
   async settle(ctx: AcquireContext, lent: LentKey, outcome: Outcome | null, usage: Usage | undefined, error: unknown): Promise<void> {
     const { call, at } = lent;
@@ -360,7 +392,7 @@ export class LlmRotate implements LeaseOwner {
     return this.observers.add(observer);
   }
 
-  /** Calls in flight now (chat, stream, lent keys not yet settled). */
+  /** Calls in flight now (chat, stream, lent keys not yet settled, fetches whose answer is not yet read). */
   get callsInFlight(): number {
     return this.inFlight.size;
   }

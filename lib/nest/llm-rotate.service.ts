@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/
 import { Observable, Subject } from 'rxjs';
 import type { AcquireContext } from '../core/acquire-context';
 import type { LlmRotateOptions } from '../core/config/options.interfaces';
+import type { FetchForOptions, RotatingFetch } from '../core/fetch/fetch-for.interfaces';
 import type { LlmRotate } from '../core/llm-rotate';
 import type { PoolSnapshot } from '../core/snapshot.interfaces';
 import type { StoreHealth } from '../core/store/store.interfaces';
@@ -24,7 +25,7 @@ export type ChatSseEvent = { data: ChatChunk } | LlmRotateSseErrorEvent;
 export class LlmRotateService implements OnApplicationShutdown {
   private readonly usageSubject = new Subject<UsageEvent>();
   private readonly unsubscribe: () => void;
-  /** Usage events, one per attempt (chat, stream and acquire reports). */
+  /** Usage events, one per attempt (chat, stream, acquire reports and fetchFor requests). */
   readonly usage$: Observable<UsageEvent> = this.usageSubject.asObservable();
 
   constructor(@Inject(LLM_ROTATE_ENGINE) readonly engine: LlmRotate) {
@@ -99,6 +100,14 @@ export class LlmRotateService implements OnApplicationShutdown {
 
   withKey<T>(provider: ProviderName, opts: AcquireOptions, fn: (ctx: AcquireContext) => Promise<T> | T): Promise<T> {
     return this.engine.withKey(provider, opts, fn);
+  }
+
+  /**
+   * A `fetch` that rotates keys, for the official clients and the AI SDKs:
+   * `new OpenAI({ apiKey: 'managed', fetch: llm.fetchFor('openai') })`. See {@link LlmRotate.fetchFor}.
+   */
+  fetchFor(provider: ProviderName, opts?: FetchForOptions): RotatingFetch {
+    return this.engine.fetchFor(provider, opts);
   }
 
   /** Swaps the pool's configuration (validated first; a bad one is refused and the old one keeps serving). */

@@ -75,7 +75,7 @@ const VERSION_2026 = '2026-10-21';
  */
 export class AnthropicFake extends ScriptedFake<AnthropicBehavior> {
 
-  private constructor(
+  protected constructor(
     http: FakeHttpServer,
     readonly options: AnthropicFakeOptions,
   ) {

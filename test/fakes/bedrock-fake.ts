@@ -108,7 +108,7 @@ export class BedrockFake extends ScriptedFake<BedrockBehavior> {
   readonly calls: BedrockCall[] = [];
   private readonly codec = new EventStreamCodec((b) => dec.decode(b), (s) => enc.encode(s));
 
-  private constructor(
+  protected constructor(
     http: FakeHttpServer,
     readonly options: BedrockFakeOptions,
   ) {
@@ -188,7 +188,7 @@ export class BedrockFake extends ScriptedFake<BedrockBehavior> {
   }
 
   /** SigV4 (recomputed and compared) or a known bearer API key; answers 403 itself when neither holds. */
-  private async authenticate(req: RecordedRequest, res: ServerResponse): Promise<{ auth: 'sigv4' | 'bearer'; identity: string; region?: string } | undefined> {
+  protected async authenticate(req: RecordedRequest, res: ServerResponse): Promise<{ auth: 'sigv4' | 'bearer'; identity: string; region?: string } | undefined> {
     const authz = typeof req.headers.authorization === 'string' ? req.headers.authorization : '';
     if (authz.startsWith('Bearer ')) {
       const token = authz.slice(7);

@@ -88,7 +88,7 @@ const PROMPT_TOKENS = 11;
 export class GeminiFake extends ScriptedFake<GeminiBehavior> {
   readonly calls: GeminiCall[] = [];
 
-  private constructor(
+  protected constructor(
     http: FakeHttpServer,
     readonly options: GeminiFakeOptions,
   ) {

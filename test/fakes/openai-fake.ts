@@ -39,7 +39,7 @@ export interface OpenAiFakeOptions {
  */
 export class OpenAiFake extends ScriptedFake<OpenAiBehavior> {
 
-  private constructor(
+  protected constructor(
     http: FakeHttpServer,
     readonly options: OpenAiFakeOptions,
   ) {

@@ -22,7 +22,7 @@ export interface SignableRequest {
   path: string;
   query: Record<string, string | string[]>;
   headers: Record<string, string>;
-  body: string;
+  body: string | Uint8Array;
 }
 
 export interface RequestSigner {

@@ -52,12 +52,19 @@ export function missingRegion(keyId: string, why: string): ConfigurationError {
 }
 
 /**
- * Signs exactly what will be sent: the URL's real (already percent-encoded) path, the headers given, and
- * the body bytes. Returns the headers to send: the given ones plus `x-amz-date`, `x-amz-content-sha256`,
+ * Signs exactly what will be sent: the method, the URL's real (already percent-encoded) path, the headers given,
+ * and the body bytes. Returns the headers to send: the given ones plus `x-amz-date`, `x-amz-content-sha256`,
  * `x-amz-security-token` (temporary credentials) and `authorization`. `host` is signed but not returned,
  * because fetch derives the same value from the URL.
  */
-export async function signSigV4(url: URL, headers: Record<string, string>, body: string, credentials: AwsCredentials, region: string): Promise<Record<string, string>> {
+export async function signSigV4(
+  url: URL,
+  headers: Record<string, string>,
+  body: string | Uint8Array,
+  credentials: AwsCredentials,
+  region: string,
+  method = 'POST',
+): Promise<Record<string, string>> {
   const { SignatureV4, Sha256 } = loadSigning();
   const signer = new SignatureV4({ credentials, region, service: 'bedrock', sha256: Sha256 });
   const query: Record<string, string | string[]> = {};
@@ -66,7 +73,7 @@ export async function signSigV4(url: URL, headers: Record<string, string>, body:
     query[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
   }
   const signed = await signer.sign({
-    method: 'POST',
+    method,
     protocol: url.protocol,
     hostname: url.hostname,
     port: url.port ? Number(url.port) : undefined,

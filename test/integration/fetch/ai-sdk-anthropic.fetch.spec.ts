@@ -1,0 +1,4 @@
+import { aiSdkAnthropicDriver } from './clients';
+import { clientSuite } from './client-suite';
+
+clientSuite(aiSdkAnthropicDriver);

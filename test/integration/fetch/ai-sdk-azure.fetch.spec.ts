@@ -1,0 +1,4 @@
+import { aiSdkAzureDriver } from './clients';
+import { clientSuite } from './client-suite';
+
+clientSuite(aiSdkAzureDriver);

@@ -1,0 +1,4 @@
+import { aiSdkBedrockDriver } from './clients';
+import { clientSuite } from './client-suite';
+
+clientSuite(aiSdkBedrockDriver);

@@ -1,0 +1,4 @@
+import { aiSdkGoogleDriver } from './clients';
+import { clientSuite } from './client-suite';
+
+clientSuite(aiSdkGoogleDriver);

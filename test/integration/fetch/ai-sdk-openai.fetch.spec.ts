@@ -1,0 +1,4 @@
+import { aiSdkOpenaiDriver } from './clients';
+import { clientSuite } from './client-suite';
+
+clientSuite(aiSdkOpenaiDriver);

@@ -1,0 +1,4 @@
+import { anthropicDriver } from './clients';
+import { clientSuite } from './client-suite';
+
+clientSuite(anthropicDriver);

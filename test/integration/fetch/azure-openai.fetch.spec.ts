@@ -1,0 +1,4 @@
+import { azureOpenaiDriver } from './clients';
+import { clientSuite } from './client-suite';
+
+clientSuite(azureOpenaiDriver);

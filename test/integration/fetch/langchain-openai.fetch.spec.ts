@@ -1,0 +1,4 @@
+import { langchainOpenaiDriver } from './clients';
+import { clientSuite } from './client-suite';
+
+clientSuite(langchainOpenaiDriver);

@@ -1,0 +1,4 @@
+import { openaiDriver } from './clients';
+import { clientSuite } from './client-suite';
+
+clientSuite(openaiDriver);
