@@ -1,0 +1,26 @@
+import { ConfigurationError } from '../../errors';
+
+/** The `@opentelemetry/api` module (an optional peer dependency), required only when tracing is enabled. */
+export type OtelApi = typeof import('@opentelemetry/api');
+
+let api: OtelApi | null | undefined;
+
+/** The API when it is installed, else undefined (looked for once per process). */
+export function loadOtelApi(): OtelApi | undefined {
+  if (api === undefined) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      api = require('@opentelemetry/api') as OtelApi;
+    } catch {
+      api = null;
+    }
+  }
+  return api ?? undefined;
+}
+
+/** The API, or a clear error when `tracing: true` asks for it and it is not installed. */
+export function requireOtelApi(): OtelApi {
+  const a = loadOtelApi();
+  if (a === undefined) throw new ConfigurationError(['tracing: true needs the optional package @opentelemetry/api (npm install @opentelemetry/api), or leave tracing unset']);
+  return a;
+}
