@@ -1,5 +1,6 @@
 import { cpus } from 'node:os';
 import { engineOverhead } from './engine.bench';
+import { observabilityOverhead, observabilityTable } from './observability.bench';
 import { startRedis } from './redis-server';
 import { redisStepBench, stepTable, type StepRow } from './redis-steps.bench';
 import { memorySelectBench, pingBench, roundTripsPerChat, storeBench, type StoreRow } from './store.bench';
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
     for (const keys of [10, 1000]) for (const callers of [1, 8]) steps.push(await redisStepBench(redis.url, keys, callers, ms));
     const rtt = await roundTripsPerChat(redis.url, fast ? 50 : 200);
     const eng = await engineOverhead(fast ? 500 : 3000);
+    const obs = await observabilityOverhead(fast ? 100 : 200, fast ? 3 : 16);
 
     const f = (n: number): string => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
     console.log(`Machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}, redis-server on 127.0.0.1 (private, no persistence)\n`);
@@ -37,6 +39,8 @@ async function main(): Promise<void> {
     console.log(`\nMemory store selection (acquire: pick + lease): 10 keys p50 ${f(sel10.p50us)} µs (p99 ${f(sel10.p99us)}); 1,000 keys p50 ${f(sel1000.p50us)} µs (p99 ${f(sel1000.p99us)}).`);
     console.log(`Redis commands per chat(): ${rtt.plain.toFixed(2)} for a call that succeeds on its first key; ${rtt.rotating.toFixed(2)} for a call that meets one 429 and rotates.`);
     console.log(`chat() against a local upstream: p50 ${f(eng.chatP50)} µs vs a bare fetch ${f(eng.rawP50)} µs: the engine adds ~${f(eng.chatP50 - eng.rawP50)} µs per call (p99 ${f(eng.chatP99)} vs ${f(eng.rawP99)} µs).`);
+    console.log('\nchat() with metrics and tracing on vs off (same local upstream, memory store, 10 keys):\n');
+    console.log(observabilityTable(obs));
   } finally {
     await redis.stop();
   }
