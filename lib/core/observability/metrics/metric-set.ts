@@ -1,14 +1,11 @@
-import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { KeyState } from '../../health/health.interfaces';
 import type { PoolSnapshot } from '../../snapshot.interfaces';
 import type { MetricsSource, PrometheusRegistry } from './metrics.interfaces';
-import { loadPromClient } from './prom-client.loader';
+import { loadPromClient, type PromCounter, type PromGauge, type PromHistogram } from './prom-client.loader';
 
 export const DEFAULT_PREFIX = 'llm_rotate_';
 export const DEFAULT_LATENCY_BUCKETS: readonly number[] = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120];
 const KEY_STATES: readonly KeyState[] = ['ACTIVE', 'COOLDOWN', 'QUARANTINE', 'PROBATION', 'DISABLED'];
-
-type KeyLabel = 'pool' | 'provider' | 'model' | 'key_id';
 
 /**
  * The metrics of one registry and prefix, shared by every engine attached there (each under its own `pool` label),
@@ -17,20 +14,20 @@ type KeyLabel = 'pool' | 'provider' | 'model' | 'key_id';
  * from each attached engine's `snapshot()` (with the Redis store: the state every worker shares).
  */
 export class MetricSet {
-  readonly attempts: Counter<KeyLabel | 'outcome'>;
-  readonly calls: Counter<'pool' | 'source' | 'outcome'>;
-  readonly tokens: Counter<KeyLabel | 'type'>;
-  readonly cachedInputTokens: Counter<KeyLabel>;
-  readonly cost: Counter<KeyLabel>;
-  readonly unpriced: Counter<'pool' | 'provider' | 'model'>;
-  readonly rotations: Counter<'pool' | 'provider' | 'model'>;
-  readonly fallbacks: Counter<'pool' | 'provider' | 'model'>;
-  readonly latency: Histogram<'pool' | 'provider' | 'model' | 'outcome'>;
-  private readonly keys: Gauge<'pool' | 'provider' | 'state'>;
-  private readonly keyState: Gauge<'pool' | 'provider' | 'key_id' | 'state'>;
-  private readonly available: Gauge<'pool' | 'provider'>;
-  private readonly leases: Gauge<'pool' | 'provider'>;
-  private readonly storeUp: Gauge<'pool' | 'backend'>;
+  readonly attempts: PromCounter;
+  readonly calls: PromCounter;
+  readonly tokens: PromCounter;
+  readonly cachedInputTokens: PromCounter;
+  readonly cost: PromCounter;
+  readonly unpriced: PromCounter;
+  readonly rotations: PromCounter;
+  readonly fallbacks: PromCounter;
+  readonly latency: PromHistogram;
+  private readonly keys: PromGauge;
+  private readonly keyState: PromGauge;
+  private readonly available: PromGauge;
+  private readonly leases: PromGauge;
+  private readonly storeUp: PromGauge;
   /** Every metric of the set with its full name (prom-client's typings do not show `name`). */
   private readonly all: ReadonlyArray<readonly [string, object]>;
   /** Attached engines by pool name. */
@@ -46,9 +43,9 @@ export class MetricSet {
     buckets: readonly number[],
   ) {
     const prom = loadPromClient();
-    const registers = [registry as unknown as Registry];
+    const registers = [registry];
     const p = prefix;
-    const key: KeyLabel[] = ['pool', 'provider', 'model', 'key_id'];
+    const key = ['pool', 'provider', 'model', 'key_id'];
     this.attempts = new prom.Counter({
       name: `${p}attempts_total`,
       help: 'Attempts (one per key tried) by outcome: success, rate_limit, auth, transient, bad_request, cancelled, local_error.',
@@ -75,8 +72,8 @@ export class MetricSet {
       registers,
     });
     const set = this;
-    const gauge = <L extends string>(name: string, help: string, labelNames: L[], fill: (g: Gauge<L>, pool: string, s: PoolSnapshot) => void): Gauge<L> =>
-      new prom.Gauge<L>({
+    const gauge = (name: string, help: string, labelNames: string[], fill: (g: PromGauge, pool: string, s: PoolSnapshot) => void): PromGauge =>
+      new prom.Gauge({
         name: `${p}${name}`,
         help,
         labelNames,

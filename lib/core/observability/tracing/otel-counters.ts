@@ -14,7 +14,9 @@ export class OtelCounters {
   private readonly rotations: Counter;
   private readonly fallbacks: Counter;
 
-  constructor(meter: Meter) {
+  /** `meter`: a Meter of `@opentelemetry/api` (typed loosely so that the declarations do not name the package). */
+  constructor(meterObject: object) {
+    const meter = meterObject as Meter;
     this.attempts = meter.createCounter('llm_rotate.attempts', { description: 'Attempts (one per key tried), by provider, model, key and outcome.', unit: '{attempt}' });
     this.errors = meter.createCounter('llm_rotate.errors', { description: 'Failed attempts (rate_limit, auth, transient, bad_request, local_error), by provider, model, key, outcome and error.type.', unit: '{attempt}' });
     this.rotations = meter.createCounter('llm_rotate.rotations', { description: "Attempts after a call's first: the call moved on to another key.", unit: '{attempt}' });

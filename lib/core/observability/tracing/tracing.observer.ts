@@ -2,11 +2,13 @@ import type { Attributes, Context, MeterProvider, Span, Tracer, TracerProvider }
 import type { UsageEvent } from '../../types';
 import type { AttemptObserver, AttemptStart, CallEnd, CallObserver, CallSource, CallStart, EngineObserver } from '../observer.interfaces';
 import { OtelCounters } from './otel-counters';
-import type { OtelApi } from './otel.loader';
+import type { OtelApiModule } from './otel.loader';
 import { ATTR, attemptSpanName, callSpanName, operationOf, SEMCONV_PROVIDER } from './span-attributes';
 import type { OtelProviders } from './tracing.interfaces';
 
 export const INSTRUMENTATION_NAME = 'nestjs-llm-rotate';
+
+type OtelApi = typeof import('@opentelemetry/api');
 
 /**
  * OpenTelemetry spans and counters from the engine's observer hooks. Each call (chat, stream, acquire, fetch) is
@@ -17,15 +19,18 @@ export const INSTRUMENTATION_NAME = 'nestjs-llm-rotate';
  * engine then builds nothing for the call.
  */
 export class TracingObserver implements EngineObserver {
+  private readonly api: OtelApi;
   private readonly tracer: Tracer;
   private readonly noopTracerProvider: TracerProvider;
   private meterProvider: MeterProvider | undefined;
   private counters: OtelCounters | undefined;
 
+  /** `apiModule`: the `@opentelemetry/api` module (see `otel.loader.ts`). */
   constructor(
-    private readonly api: OtelApi,
+    apiModule: OtelApiModule,
     private readonly providers: OtelProviders = {},
   ) {
+    const api = (this.api = apiModule as OtelApi);
     this.tracer = ((providers.tracerProvider as TracerProvider | undefined) ?? api.trace.getTracerProvider()).getTracer(INSTRUMENTATION_NAME);
     // The API's no-op provider, as a proxy without a delegate returns it (the class itself is not exported).
     this.noopTracerProvider = new api.ProxyTracerProvider().getDelegate();
