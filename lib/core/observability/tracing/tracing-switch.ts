@@ -6,7 +6,7 @@ import type { OtelProviders } from './tracing.interfaces';
 /**
  * Turns an engine's tracing on or off from its `tracing` option (at start-up and on every reload):
  * - unset (default): on when `@opentelemetry/api` is installed, as the original library's OpenTelemetry extra is;
- *   without an SDK registered it costs two property reads per call, and nothing at all when the API is absent;
+ *   without an SDK registered it costs a few property reads per call, and nothing at all when the API is absent;
  * - `true`: on, and a clear ConfigurationError when the API is not installed;
  * - `false`: off; the API is never loaded.
  * Providers passed to the engine (`deps.otel`) turn it on like `true` unless the option says `false`.

@@ -15,7 +15,7 @@ type OtelApi = typeof import('@opentelemetry/api');
  * a span — for chat and stream the GenAI conventions' client inference span, which covers every retry — and each
  * attempt (one leased key) a child span. The call span's parent is whatever span is active where the call was made.
  *
- * With the global providers and no SDK registered, `callStarted` returns undefined after two property reads: the
+ * With the global providers and no SDK registered, `callStarted` returns undefined after a few property reads: the
  * engine then builds nothing for the call.
  */
 export class TracingObserver implements EngineObserver {
