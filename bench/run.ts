@@ -1,5 +1,6 @@
 import { cpus, loadavg } from 'node:os';
 import { fetchOverhead, fetchTable } from './fetch.bench';
+import { observabilityOverhead, observabilityTable } from './observability.bench';
 import { overheadBench, overheadTable } from './overhead.bench';
 import { startRedis } from './redis-server';
 import { memorySelectBench, roundTripsPerChat, storeBench, type StoreRow } from './store.bench';
@@ -64,6 +65,10 @@ async function main(): Promise<void> {
     out("### 5. fetchFor(): the same `openai` client with Node's fetch and with `fetch: llm.fetchFor('openai')` (memory store, 10 keys), calls alternated one by one");
     out();
     out(fetchTable(await fetchOverhead(quick ? 300 : 2000)));
+    out();
+    out('### 6. Observability on the hot path: metrics and tracing on vs off (same local upstream, configurations interleaved)');
+    out();
+    out(observabilityTable(await observabilityOverhead(quick ? 100 : 200, quick ? 3 : 16)));
   } finally {
     await redis.stop();
   }

@@ -102,3 +102,10 @@ export { DEFAULT_PRICES, DEFAULT_PRICES_TAKEN } from './core/observability/prici
 export type { KeyUsageTotals, UsageSummary, UsageTotals } from './core/observability/usage-summary';
 export type { SecretResolverDefinition, SecretResolverFn, SecretResolvers } from './core/secrets';
 export type { AttemptObserver, AttemptStart, CallEnd, CallObserver, CallSource, CallStart, EngineObserver } from './core/observability/observer.interfaces';
+
+// Metrics (prom-client, optional peer) and tracing (@opentelemetry/api, optional peer)
+export { LlmRotateMetrics, createLlmRotateMetrics } from './core/observability/metrics/llm-rotate-metrics';
+export type { AttachOptions as LlmRotateMetricsAttachOptions, LlmRotateMetricsOptions, MetricsSource, PrometheusRegistry } from './core/observability/metrics/metrics.interfaces';
+export type { OtelProviders } from './core/observability/tracing/tracing.interfaces';
+export { LlmRotateMetricsModule } from './nest/metrics/llm-rotate-metrics.module';
+export type { LlmRotateMetricsModuleOptions } from './nest/metrics/llm-rotate-metrics.interfaces';

@@ -2,7 +2,7 @@ import { Module, ValidationPipe } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
-import { LlmRotateExceptionFilter, LlmRotateModule } from '../lib';
+import { LlmRotateExceptionFilter, LlmRotateMetricsModule, LlmRotateModule } from '../lib';
 import { ChatController } from './chat/chat.controller';
 import { llmRotateOptions } from './config/llm.config';
 import { DemoModule } from './demo/demo.module';
@@ -21,6 +21,8 @@ import { UsageLogger } from './usage/usage-logger.service';
     }),
     DemoModule,
     TerminusModule,
+    // GET /metrics: Prometheus text (attempts, tokens, cost, rotations, latency; keys per state from the shared state).
+    LlmRotateMetricsModule.forRoot(),
   ],
   controllers: [ChatController, HealthController],
   providers: [

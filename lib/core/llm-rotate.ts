@@ -26,6 +26,8 @@ import type { CallSource, EngineObserver } from './observability/observer.interf
 import { Observers } from './observability/observers';
 import { PriceBook } from './observability/pricing/price-book';
 import { UsageRecorder, type UsageSummary } from './observability/usage-summary';
+import { TracingSwitch } from './observability/tracing/tracing-switch';
+import type { OtelProviders } from './observability/tracing/tracing.interfaces';
 import { Planner, type PlanStep } from './planning/planner';
 import { createAdapters } from './providers/registry';
 import { SecretResolver } from './secrets';
@@ -47,6 +49,8 @@ export interface LlmRotateDeps {
   random?: () => number;
   /** A custom state store (default: built from `registry.stateStore`). */
   store?: StateStore;
+  /** OpenTelemetry tracer/meter providers to use instead of the global ones (turns tracing on unless `tracing: false`). */
+  otel?: OtelProviders;
 }
 
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
@@ -71,6 +75,7 @@ export class LlmRotate implements LeaseOwner {
   private readonly secrets: SecretResolver;
   private readonly usage: UsageEmitter;
   private readonly observers: Observers;
+  private readonly tracing: TracingSwitch;
   private readonly runner: AttemptRunner;
   private readonly inFlight = new InFlight();
   private readonly summary: UsageRecorder;
@@ -94,6 +99,7 @@ export class LlmRotate implements LeaseOwner {
     this.secrets = new SecretResolver((m) => this.logger.warn(m), this.now);
     this.usage = new UsageEmitter((e) => this.logger.error(`A usage listener threw: ${this.describe(e)}`));
     this.observers = new Observers((e) => this.logger.error(`An observer threw: ${this.describe(e)}`));
+    this.tracing = new TracingSwitch((o) => this.observers.add(o), deps.otel);
     this.summary = new UsageRecorder(this.now);
     this.storeOptions = valid.registry.stateStore ?? { backend: 'memory' };
     this.store = deps.store ?? createStateStore(this.storeOptions, this.clock, this.logger);
@@ -427,6 +433,7 @@ export class LlmRotate implements LeaseOwner {
   // ───────────────────────────── internals ─────────────────────────────
 
   private async install(options: LlmRotateOptions, config: ResolvedConfig): Promise<void> {
+    this.tracing.apply(options.tracing);
     this.secrets.useResolvers(options.secretResolvers);
     const entries = await this.store.sync(config.keys.map((k) => k.spec));
     const planner = new Planner(config, entries);

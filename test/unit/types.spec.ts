@@ -153,7 +153,7 @@ describe('the published package', () => {
   const required = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies).filter((n) => !optional.includes(n))];
 
   it('declares the optional integrations as optional peers', () => {
-    for (const name of ['@nestjs/terminus', 'ioredis', 'google-auth-library', '@smithy/signature-v4', '@aws-crypto/sha256-js', '@smithy/eventstream-codec', 'js-yaml']) expect(optional).toContain(name);
+    for (const name of ['@nestjs/terminus', 'ioredis', 'google-auth-library', '@smithy/signature-v4', '@aws-crypto/sha256-js', '@smithy/eventstream-codec', 'js-yaml', 'prom-client', '@opentelemetry/api']) expect(optional).toContain(name);
   });
 
   it('its declarations import only Node, required peers and dependencies: never an optional peer (TS2307 without it)', () => {

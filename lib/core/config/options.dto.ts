@@ -111,4 +111,5 @@ export class OptionsDto {
   @Exclude({ toClassOnly: true }) @IsOptional() secretResolvers?: unknown;
   /** Checked entry by entry in validateOptions. */
   @IsOptional() @IsObject() pricing?: Record<string, unknown>;
+  @IsOptional() @IsBoolean({ message: '$property must be true or false (or left unset: on when @opentelemetry/api is installed)' }) tracing?: boolean;
 }

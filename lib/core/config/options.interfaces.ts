@@ -133,4 +133,10 @@ export interface LlmRotateOptions {
    * the estimated cost on results, usage events, `usageSummary()` and metrics.
    */
   pricing?: PriceTable;
+  /**
+   * OpenTelemetry spans (a span per call, a child per attempt) and counters. Unset (default): on when
+   * `@opentelemetry/api` is installed (it records only once an SDK is registered); `true`: on, and an error at
+   * start-up when the package is missing; `false`: off, the package is never loaded.
+   */
+  tracing?: boolean;
 }
