@@ -1,0 +1,133 @@
+import type { MessageEvent } from '@nestjs/common';
+import { Observable, type Subscriber } from 'rxjs';
+import { EXPIRY_GRACE_MS, LIVE_THROTTLE_MS } from './dashboard.constants';
+import type { DashboardStateView } from './dashboard.interfaces';
+
+/** What one live update is made of, and when the soonest cooldown or quarantine ends (to refresh right then). */
+export interface LiveFrame {
+  state: DashboardStateView;
+  /** The newest event the frame carries (its sequence number). */
+  seq: number;
+  nextExpiry?: number;
+}
+
+/**
+ * The live stream behind `GET <path>/stream`: while at least one page is connected, one timer makes a frame
+ * (one snapshot, one store round trip with Redis) and sends it to every page. A frame is made on a usage event or
+ * an action (at most one per {@link LIVE_THROTTLE_MS}), right after the soonest cooldown or quarantine runs out,
+ * and every `refreshMs` (which is how other workers' changes reach this page). Nothing runs without a page.
+ */
+export class DashboardLive {
+  private readonly clients = new Set<Subscriber<MessageEvent>>();
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+  private running = false;
+  private again = false;
+  private lastRun = 0;
+  private sentSeq = 0;
+  private stopped = false;
+
+  constructor(
+    /** Makes a frame with the events after `afterSeq`. */
+    private readonly frame: (afterSeq: number) => Promise<LiveFrame>,
+    private readonly refreshMs: number,
+    private readonly onError: (e: unknown) => void,
+  ) {}
+
+  get connected(): number {
+    return this.clients.size;
+  }
+
+  /** One page's stream: a full frame at once (every buffered event), then the shared frames. */
+  connect(): Observable<MessageEvent> {
+    return new Observable<MessageEvent>((sub) => {
+      if (this.stopped) {
+        sub.complete();
+        return;
+      }
+      this.clients.add(sub);
+      this.frame(0).then(
+        (f) => {
+          if (!sub.closed) sub.next(message(f));
+          this.schedule(this.nextDelay(f));
+        },
+        (e: unknown) => this.onError(e),
+      );
+      this.schedule(this.refreshMs);
+      return () => {
+        this.clients.delete(sub);
+        if (this.clients.size === 0) this.cancel();
+      };
+    });
+  }
+
+  /** Something changed here (a usage event, an action): a frame soon. Cheap when no page is connected. */
+  poke(): void {
+    if (this.clients.size === 0) return;
+    this.schedule(Math.max(0, this.lastRun + LIVE_THROTTLE_MS - Date.now()));
+  }
+
+  /** Ends every page's stream (their responses end, so the HTTP server can close) and refuses new ones. */
+  stop(): void {
+    this.stopped = true;
+    this.cancel();
+    for (const c of [...this.clients]) c.complete();
+    this.clients.clear();
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped || this.clients.size === 0) return;
+    const at = Date.now() + delayMs;
+    if (this.timer !== undefined && this.timerAt <= at) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      void this.run();
+    }, delayMs);
+    this.timer.unref?.();
+  }
+
+  /** `refreshMs`, or sooner when a cooldown or quarantine runs out before that. */
+  private nextDelay(f: LiveFrame): number {
+    if (f.nextExpiry === undefined) return this.refreshMs;
+    return Math.min(this.refreshMs, Math.max(0, f.nextExpiry - Date.now()) + EXPIRY_GRACE_MS);
+  }
+
+  private cancel(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Infinity;
+  }
+
+  private async run(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    let next = this.refreshMs;
+    try {
+      const f = await this.frame(this.sentSeq);
+      this.sentSeq = f.seq;
+      const m = message(f);
+      for (const c of this.clients) c.next(m);
+      next = this.nextDelay(f);
+    } catch (e) {
+      this.onError(e);
+    } finally {
+      this.running = false;
+      this.lastRun = Date.now();
+    }
+    if (this.again) {
+      this.again = false;
+      next = Math.min(next, LIVE_THROTTLE_MS);
+    }
+    this.schedule(next);
+  }
+}
+
+function message(f: LiveFrame): MessageEvent {
+  return { type: 'state', data: f.state };
+}
