@@ -20,6 +20,7 @@ const STYLE = `
   }
 }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 body { margin: 0; background: var(--bg); color: var(--text); font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
 .top { position: sticky; top: 0; z-index: 2; display: flex; flex-wrap: wrap; gap: 10px 16px; align-items: center; justify-content: space-between;
   padding: 12px 24px; background: var(--panel); border-bottom: 1px solid var(--border); }
@@ -51,8 +52,8 @@ section { margin-bottom: 26px; }
 .provider.none { border-left-color: var(--bad); }
 .provider .row { display: flex; align-items: baseline; justify-content: space-between; gap: 8px; margin-bottom: 8px; }
 .provider .name { font-weight: 600; }
-.provider .count { font-size: 20px; font-weight: 650; font-variant-numeric: tabular-nums; }
-.provider .count small { color: var(--muted); font-size: 13px; font-weight: 500; }
+.provider .count { font-size: 20px; font-weight: 650; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.provider .breakdown { margin-top: 6px; color: var(--muted); font-size: 12px; }
 .bar { height: 6px; overflow: hidden; border-radius: 3px; background: var(--bar); }
 .bar > span { display: block; width: 0; height: 100%; background: var(--ok); transition: width .3s ease; }
 .bar.warn > span { background: var(--warn); }
@@ -62,12 +63,15 @@ section { margin-bottom: 26px; }
 .table-wrap { overflow-x: auto; }
 table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th { padding: 9px 12px; border-bottom: 1px solid var(--border); color: var(--muted); font-size: 12px; font-weight: 600; text-align: left; white-space: nowrap; }
-td { padding: 9px 12px; border-bottom: 1px solid var(--border); vertical-align: middle; }
+td { padding: 8px 12px; border-bottom: 1px solid var(--border); vertical-align: middle; white-space: nowrap; }
+thead th { position: sticky; top: 0; z-index: 1; background: var(--panel); }
+.scroll { max-height: 520px; overflow-y: auto; }
 tbody tr:last-child td { border-bottom: 0; }
 tbody tr:hover { background: var(--hover); }
 .num { text-align: right; white-space: nowrap; }
 #keys td:first-child { box-shadow: inset 4px 0 0 var(--stripe, transparent); }
 #keys tr[data-state="ACTIVE"] { --stripe: var(--ok); }
+#keys tr[data-state="ACTIVE"][data-available="false"] { --stripe: var(--warn); }
 #keys tr[data-state="PROBATION"] { --stripe: var(--info); }
 #keys tr[data-state="COOLDOWN"] { --stripe: var(--warn); }
 #keys tr[data-state="QUARANTINE"] { --stripe: var(--bad); }
@@ -81,13 +85,17 @@ tbody tr:hover { background: var(--hover); }
 .st-DISABLED, .o-off { color: var(--off); background: var(--off-bg); }
 .key-id { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 13px; font-weight: 600; }
 .models, .avail { color: var(--muted); font-size: 12px; }
+.models { max-width: 240px; overflow: hidden; text-overflow: ellipsis; }
+.via { margin-left: 6px; color: var(--muted); font-size: 12px; }
 .avail:empty { display: none; }
 .left { font-weight: 600; }
 .left.ending { color: var(--muted); font-weight: 400; }
 .rate { display: flex; align-items: center; gap: 8px; min-width: 150px; }
 .rate .bar { flex: 0 0 64px; }
-.note { max-width: 300px; color: var(--muted); font-size: 12.5px; }
-.note.problem { color: var(--bad); }
+td[data-col="state"] { min-width: 130px; max-width: 260px; white-space: normal; }
+.avail { margin-top: 3px; line-height: 1.35; }
+.avail.problem { color: var(--bad); }
+h2 .small { margin-left: 6px; font-weight: 400; letter-spacing: normal; text-transform: none; }
 .actions-col { display: none; }
 body.actions-on .actions-col { display: table-cell; }
 .actions { display: flex; gap: 6px; }
@@ -205,7 +213,7 @@ const SCRIPT = `
     document.title = k.available + '/' + k.total + ' keys available \\u00b7 LLM key pool';
   }
 
-  function renderProviders(list) {
+  function renderProviders(list, keys) {
     var box = $('providers');
     box.textContent = '';
     list.forEach(function (p) {
@@ -214,11 +222,23 @@ const SCRIPT = `
       card.dataset.provider = p.provider;
       var row = el('div', 'row');
       row.appendChild(el('span', 'name', p.provider));
-      var count = el('span', 'count', String(p.available));
-      count.appendChild(el('small', '', ' / ' + p.keys + ' available'));
-      row.appendChild(count);
+      row.appendChild(el('span', 'count', p.available + ' / ' + p.keys));
       card.appendChild(row);
       card.appendChild(bar(frac, p.available === 0 ? 'bad' : p.available < p.keys ? 'warn' : ''));
+      var parts = [p.available + ' available'];
+      var counts = {};
+      var held = 0;
+      var limited = 0;
+      keys.forEach(function (k) {
+        if (k.provider !== p.provider) return;
+        if (k.reason) held++;
+        else if (k.state !== 'ACTIVE') counts[k.state] = (counts[k.state] || 0) + 1;
+        else if (!k.available) limited++;
+      });
+      for (var i = 1; i < STATES.length; i++) if (counts[STATES[i]]) parts.push(counts[STATES[i]] + ' ' + STATE_WORDS[STATES[i]]);
+      if (held) parts.push(held + ' held back');
+      if (limited) parts.push(limited + ' at its limit');
+      card.appendChild(el('div', 'breakdown', parts.join(' \\u00b7 ')));
       box.appendChild(card);
     });
     $('providers-empty').hidden = list.length > 0;
@@ -253,11 +273,10 @@ const SCRIPT = `
     cell('attempts', 'num');
     cell('tokens', 'num');
     cell('cost', 'num');
-    cell('note', 'note');
     var box = el('div', 'actions');
     box.appendChild(c.disable = button('Disable', 'disable', 'danger'));
     box.appendChild(c.enable = button('Enable', 'enable'));
-    box.appendChild(c.reset = button('Clear cooldown', 'reset'));
+    box.appendChild(c.reset = button('Clear', 'reset'));
     cell('actions', 'actions-col').appendChild(box);
     var r = { tr: tr, c: c, key: k, untilMs: null };
     box.addEventListener('click', function (ev) {
@@ -272,11 +291,13 @@ const SCRIPT = `
     r.tr.dataset.state = k.state;
     r.tr.dataset.available = String(k.available);
     set(c.models, k.models.length ? k.models.join(', ') : 'any model');
+    c.models.title = c.models.textContent;
     set(c.provider, k.provider);
     set(c.pill, k.state);
     c.pill.className = 'pill st-' + k.state;
     var healthy = k.state === 'ACTIVE' || k.state === 'PROBATION';
-    set(c.avail, healthy && !k.available ? (k.reason ? 'held back here' : 'at its limit') : '');
+    set(c.avail, k.reason ? 'held back here: ' + k.reason : healthy && !k.available ? 'at its limit' : '');
+    c.avail.className = 'avail' + (k.reason ? ' problem' : '');
     r.untilMs = k.until ? Date.parse(k.until) : null;
     set(c.failures, int(k.consecutiveFailures));
     set(c.leases, int(k.leasesInUse));
@@ -290,12 +311,13 @@ const SCRIPT = `
     set(c.tokens, compact(k.usage.inputTokens) + ' / ' + compact(k.usage.outputTokens));
     set(c.cost, cost(k.usage));
     c.cost.title = costTitle(k.usage);
-    set(c.note, k.reason || '');
-    c.note.className = 'note' + (k.reason ? ' problem' : '');
     c.disable.hidden = k.state === 'DISABLED';
     c.enable.hidden = k.state !== 'DISABLED';
     c.reset.hidden = !(k.state === 'COOLDOWN' || k.state === 'QUARANTINE' || k.state === 'PROBATION' || (k.state === 'ACTIVE' && k.consecutiveFailures > 0));
-    set(c.reset, k.state === 'QUARANTINE' ? 'Clear quarantine' : k.state === 'COOLDOWN' ? 'Clear cooldown' : 'Reset');
+    set(c.reset, k.state === 'COOLDOWN' || k.state === 'QUARANTINE' ? 'Clear' : 'Reset');
+    c.reset.title = k.state === 'COOLDOWN' ? 'End the cooldown now (ACTIVE)' : k.state === 'QUARANTINE' ? 'End the quarantine now (ACTIVE)' : 'Back to ACTIVE, failure count cleared';
+    c.disable.title = 'Take the key out of rotation (every worker) until enabled';
+    c.enable.title = 'Put the key back into rotation';
   }
   function renderKeys(keys) {
     var body = $('keys').tBodies[0];
@@ -325,7 +347,7 @@ const SCRIPT = `
       tr.appendChild(el('td', 'muted', clock(e.at)));
       tr.appendChild(el('td', 'key-id', e.keyId));
       var model = el('td', '', e.model);
-      model.appendChild(el('div', 'models', e.provider));
+      model.appendChild(el('span', 'via', e.provider));
       tr.appendChild(model);
       var o = el('td');
       o.appendChild(el('span', 'pill o-' + (OUTCOME[e.outcome] || 'off'), e.outcome.replace('_', ' ')));
@@ -347,7 +369,7 @@ const SCRIPT = `
     offset = s.status.now - Date.now();
     lastFrameAt = Date.now();
     renderStatus(s.status, s.totals);
-    renderProviders(s.status.providers);
+    renderProviders(s.status.providers, s.keys);
     renderKeys(s.keys);
     renderEvents(s.events, s.status.recentEvents);
     tick();
@@ -438,7 +460,7 @@ const BODY = `
     </div>
     <div class="card table-wrap">
       <table id="keys">
-        <thead><tr><th>Key</th><th>Provider</th><th>State</th><th class="num">Time left</th><th class="num">Failures</th><th class="num">Leases</th><th>Recent success</th><th class="num">Attempts</th><th class="num">Tokens in / out</th><th class="num">Cost</th><th>Note</th><th class="actions-col">Actions</th></tr></thead>
+        <thead><tr><th>Key</th><th>Provider</th><th>State</th><th class="num">Time left</th><th class="num">Failures</th><th class="num">Leases</th><th>Recent success</th><th class="num">Attempts</th><th class="num">Tokens in / out</th><th class="num">Cost</th><th class="actions-col">Actions</th></tr></thead>
         <tbody></tbody>
       </table>
       <p class="empty" id="keys-empty" hidden>No key in this pool.</p>
@@ -447,7 +469,7 @@ const BODY = `
   </section>
   <section aria-label="Recent events">
     <h2>Recent events <span class="muted small" id="events-info"></span></h2>
-    <div class="card table-wrap">
+    <div class="card table-wrap scroll">
       <table id="events">
         <thead><tr><th>Time</th><th>Key</th><th>Model</th><th>Outcome</th><th class="num">Status</th><th class="num">Latency</th><th class="num">Tokens in / out</th><th class="num">Cost</th><th>Call</th></tr></thead>
         <tbody></tbody>
