@@ -1,5 +1,7 @@
 import { Inject, Injectable, Module, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { createHash } from 'node:crypto';
+import { connect } from 'node:net';
+import { firstValueFrom } from 'rxjs';
 import {
   ConfigurationError,
   LLM_ROTATE_ENGINE,
@@ -90,7 +92,7 @@ describe('LlmRotateDashboardModule: mounting', () => {
     expect((await fetch(a.base)).status).toBe(200);
     expect((await getJson<DashboardStatusView>(`${a.base}/status`)).strategy).toBe('priority');
     expect(usageListeners(a.engine)).toBe(2);
-    a.app.get(LlmRotateDashboardService).onModuleDestroy();
+    await a.app.get(LlmRotateDashboardService).onModuleDestroy();
     expect(usageListeners(a.engine)).toBe(1);
   });
 
@@ -290,13 +292,26 @@ describe('LlmRotateDashboardModule: live stream (SSE)', () => {
     expect(stream.frames.flatMap((f) => f.events).map((e) => e.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
   });
 
-  it('closing the app ends open streams (the HTTP server can stop)', async () => {
+  it('closing the app ends open streams first, so the HTTP server closes their connections at once', async () => {
     const a = await mount({ path: 'dash' });
-    const stream = new DashboardStream(`${a.base}/stream`);
-    await stream.until(() => true, 'the first frame');
+    // Were the page's connection still busy when the server closes, it would wait for this timeout (the test's is 30 s).
+    (a.app.getHttpServer() as { keepAliveTimeout: number }).keepAliveTimeout = 120_000;
+    // A client that keeps its connection open for as long as the server does (as a browser may).
+    const socket = connect(Number(new URL(a.url).port), '127.0.0.1');
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => (text += d));
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.write('GET /dash/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nConnection: keep-alive\r\n\r\n');
+    await eventually(() => text.includes('event: state'), 'the first frame');
     await a.close();
-    const answer = await stream.done;
-    expect(answer.status).toBe(200);
+    await closed;
+    // The stream was ended (the last chunk of a chunked body), not cut.
+    expect(text).toMatch(/^HTTP\/1\.1 200/);
+    expect(text.endsWith('\r\n0\r\n\r\n')).toBe(true);
+    expect(a.app.get(LlmRotateDashboardService)['live'].connected).toBe(0);
+    // A page reconnecting during shutdown gets a stream that ends at once.
+    expect(await firstValueFrom(a.app.get(LlmRotateDashboardService).stream(), { defaultValue: 'ended at once' })).toBe('ended at once');
   });
 });
 

@@ -9,6 +9,7 @@ import {
   Param,
   Post,
   Query,
+  Res,
   Sse,
   UseGuards,
   type CanActivate,
@@ -20,6 +21,7 @@ import type { UsageSummary } from '../../core/observability/usage-summary';
 import { DashboardActionsGate } from './dashboard-actions.gate';
 import type { DashboardAction, DashboardActionResult, DashboardEventsView, DashboardKeyView, DashboardStatusView } from './dashboard.interfaces';
 import { DASHBOARD_PAGE, DASHBOARD_PAGE_CSP } from './dashboard.page';
+import type { EndingResponse } from './dashboard.live';
 import { LlmRotateDashboardService } from './dashboard.service';
 
 /**
@@ -68,8 +70,8 @@ export function createDashboardController(path: string): Type<unknown> {
 
     /** SSE: an event `state` (a {@link DashboardStateView}) at once, then on every change and every `refreshMs`. */
     @Sse('stream')
-    stream(): Observable<MessageEvent> {
-      return this.dashboard.stream();
+    stream(@Res({ passthrough: true }) res: unknown): Observable<MessageEvent> {
+      return this.dashboard.stream(nodeResponse(res));
     }
   }
   return LlmRotateDashboardController;
@@ -119,4 +121,11 @@ function parseLimit(limit: string | undefined): number | undefined {
   if (limit === undefined || limit === '') return undefined;
   if (!/^\d+$/.test(limit) || Number(limit) < 1) throw new BadRequestException(`limit: must be a positive integer (got ${JSON.stringify(limit)})`);
   return Number(limit);
+}
+
+/** The Node response under Express' (itself one) or Fastify's reply (`.raw`). */
+function nodeResponse(res: unknown): EndingResponse | undefined {
+  const r = res as { raw?: unknown } | null;
+  const candidate = (r !== null && typeof r === 'object' && typeof r.raw === 'object' ? r.raw : res) as Partial<EndingResponse> | null;
+  return candidate !== null && typeof candidate === 'object' && typeof candidate.once === 'function' ? (candidate as EndingResponse) : undefined;
 }

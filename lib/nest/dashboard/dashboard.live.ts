@@ -3,6 +3,16 @@ import { Observable, type Subscriber } from 'rxjs';
 import { EXPIRY_GRACE_MS, LIVE_THROTTLE_MS } from './dashboard.constants';
 import type { DashboardStateView } from './dashboard.interfaces';
 
+/** The part of a Node `ServerResponse` the live stream watches (to know when a page's response has ended). */
+export interface EndingResponse {
+  readonly writableFinished?: boolean;
+  readonly destroyed?: boolean;
+  once(event: 'finish' | 'close', listener: () => void): unknown;
+}
+
+/** How long `stop()` waits for the pages' responses to end (so the HTTP server then finds their connections idle). */
+const STOP_WAIT_MS = 1_000;
+
 /** What one live update is made of, and when the soonest cooldown or quarantine ends (to refresh right then). */
 export interface LiveFrame {
   state: DashboardStateView;
@@ -18,7 +28,8 @@ export interface LiveFrame {
  * and every `refreshMs` (which is how other workers' changes reach this page). Nothing runs without a page.
  */
 export class DashboardLive {
-  private readonly clients = new Set<Subscriber<MessageEvent>>();
+  /** Each connected page, with its response when the controller could give it. */
+  private readonly clients = new Map<Subscriber<MessageEvent>, EndingResponse | undefined>();
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
   private running = false;
@@ -39,13 +50,13 @@ export class DashboardLive {
   }
 
   /** One page's stream: a full frame at once (every buffered event), then the shared frames. */
-  connect(): Observable<MessageEvent> {
+  connect(response?: EndingResponse): Observable<MessageEvent> {
     return new Observable<MessageEvent>((sub) => {
       if (this.stopped) {
         sub.complete();
         return;
       }
-      this.clients.add(sub);
+      this.clients.set(sub, response);
       this.frame(0).then(
         (f) => {
           if (!sub.closed) sub.next(message(f));
@@ -67,12 +78,33 @@ export class DashboardLive {
     this.schedule(Math.max(0, this.lastRun + LIVE_THROTTLE_MS - Date.now()));
   }
 
-  /** Ends every page's stream (their responses end, so the HTTP server can close) and refuses new ones. */
-  stop(): void {
+  /**
+   * Ends every page's stream and refuses new ones; resolves once their responses have ended (at most
+   * {@link STOP_WAIT_MS}), so that the HTTP server, closed next, finds their connections idle and closes them at once
+   * instead of waiting for its keep-alive timeout.
+   */
+  async stop(): Promise<void> {
     this.stopped = true;
     this.cancel();
-    for (const c of [...this.clients]) c.complete();
+    const ending: Array<Promise<void>> = [];
+    for (const [c, res] of [...this.clients]) {
+      if (res !== undefined && res.writableFinished !== true && res.destroyed !== true) {
+        ending.push(
+          new Promise<void>((resolve) => {
+            res.once('finish', resolve);
+            res.once('close', resolve);
+          }),
+        );
+      }
+      c.complete();
+    }
     this.clients.clear();
+    if (ending.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(ending), new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)))]);
+    clearTimeout(timer);
+    // The connection is marked idle once the response's 'finish' has been handled.
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   private schedule(delayMs: number): void {
@@ -112,7 +144,7 @@ export class DashboardLive {
       const f = await this.frame(this.sentSeq);
       this.sentSeq = f.seq;
       const m = message(f);
-      for (const c of this.clients) c.next(m);
+      for (const c of this.clients.keys()) c.next(m);
       next = this.nextDelay(f);
     } catch (e) {
       this.onError(e);

@@ -14,7 +14,7 @@ import type {
   DashboardStateView,
   DashboardStatusView,
 } from './dashboard.interfaces';
-import { DashboardLive, type LiveFrame } from './dashboard.live';
+import { DashboardLive, type EndingResponse, type LiveFrame } from './dashboard.live';
 import { eventViews, keyViews, recentStats, soonestExpiry, statusView, totals } from './dashboard.views';
 import { RecentEvents } from './recent-events';
 
@@ -52,10 +52,11 @@ export class LlmRotateDashboardService implements OnModuleInit, OnModuleDestroy 
     });
   }
 
-  onModuleDestroy(): void {
+  /** Stops listening, ends the pages' live streams (before Nest closes the HTTP server) and drops the buffer. */
+  async onModuleDestroy(): Promise<void> {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
-    this.live.stop();
+    await this.live.stop();
     this.buffer.clear();
   }
 
@@ -95,9 +96,12 @@ export class LlmRotateDashboardService implements OnModuleInit, OnModuleDestroy 
     return { capacity: this.buffer.capacity, total: this.buffer.total, events: eventViews(this.buffer, 0, limit) };
   }
 
-  /** The live stream: an SSE `state` event at once, then on every change (throttled) and every `refreshMs`. */
-  stream(): Observable<MessageEvent> {
-    return this.live.connect();
+  /**
+   * The live stream: an SSE `state` event at once, then on every change (throttled) and every `refreshMs`.
+   * `response` (the Node response of the request) lets shutdown wait for the stream's end.
+   */
+  stream(response?: EndingResponse): Observable<MessageEvent> {
+    return this.live.connect(response);
   }
 
   /** Applies an operator action; false when the pool has no such key. */
