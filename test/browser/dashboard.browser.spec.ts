@@ -53,10 +53,12 @@ afterEach(async () => {
   anthropic.reset();
 });
 
-async function mount(options: LlmRotateOptions, dashboard: LlmRotateDashboardOptions): Promise<{ engine: LlmRotate; base: string }> {
-  const a = await startApp([LlmRotateModule.forRoot(options), LlmRotateDashboardModule.register(dashboard)]);
+async function mount(options: LlmRotateOptions, dashboard: LlmRotateDashboardOptions, prefix = ''): Promise<{ engine: LlmRotate; base: string }> {
+  const a = await startApp([LlmRotateModule.forRoot(options), LlmRotateDashboardModule.register(dashboard)], (app) => {
+    if (prefix !== '') app.setGlobalPrefix(prefix);
+  });
   apps.push(a);
-  return { engine: a.app.get(LLM_ROTATE_ENGINE), base: `${a.url}/${dashboard.path}` };
+  return { engine: a.app.get(LLM_ROTATE_ENGINE), base: `${a.url}/${prefix === '' ? '' : `${prefix}/`}${dashboard.path}` };
 }
 
 interface Watched {
@@ -138,15 +140,18 @@ describe('the dashboard page in headless Chromium', () => {
     }
   });
 
-  it('with actions on, the buttons disable, enable and clear a cooldown, and the rows follow', async () => {
+  it('with actions on, the buttons disable, enable and clear a cooldown, and the rows follow (under a global prefix, at path/)', async () => {
     const { engine, base } = await mount(
       makeOptions(openai.baseUrl, [
         { keyId: 'k1', priority: 2, secret: 'sk-browser-k1' },
         { keyId: 'k2', priority: 1, secret: 'sk-browser-k2' },
       ], { strategy: 'priority' }),
-      { path: 'ops', refreshMs: 60_000, actions: { enabled: true, guard: AllowGuard } },
+      { path: 'ops/llm', refreshMs: 60_000, actions: { enabled: true, guard: AllowGuard } },
+      'api',
     );
-    const { page, problems } = await open(base);
+    expect(base).toMatch(/\/api\/ops\/llm$/);
+    // The page finds its stream and actions relative to its own URL, with or without a trailing slash.
+    const { page, problems } = await open(`${base}/`);
     try {
       await page.waitForSelector(row('k2', 'ACTIVE'));
       expect(await page.isVisible('th.actions-col')).toBe(true);

@@ -280,6 +280,17 @@ describe('LlmRotateDashboardModule: live stream (SSE)', () => {
     expect(keyIn(back, 'k1').available).toBe(true);
   });
 
+  it('a frame carries at most the newest 100 events, however big the buffer', async () => {
+    const a = await mount({ path: 'dash', recentEvents: 1000, refreshMs: 60_000 });
+    for (let i = 0; i < 130; i++) await a.engine.chat('gpt-4o-mini', HI);
+    const stream = new DashboardStream(`${a.base}/stream`);
+    streams.push(stream);
+    const first = await stream.until(() => true, 'the first frame');
+    expect(first.events.map((e) => e.seq)).toEqual(Array.from({ length: 100 }, (_, i) => 31 + i));
+    expect(first.status.recentEvents).toEqual({ capacity: 1000, size: 130, total: 130 });
+    expect((await getJson<DashboardEventsView>(`${a.base}/events`)).events).toHaveLength(130);
+  });
+
   it('usage bursts are throttled into few frames', async () => {
     const a = await mount({ path: 'dash', refreshMs: 60_000 });
     const stream = new DashboardStream(`${a.base}/stream`);

@@ -9,9 +9,10 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
-export async function startApp(imports: unknown[], providers: unknown[] = []): Promise<RunningApp> {
-  const moduleRef = await Test.createTestingModule({ imports: imports as never[], providers: providers as never[] }).compile();
+export async function startApp(imports: unknown[], setup?: (app: INestApplication) => void): Promise<RunningApp> {
+  const moduleRef = await Test.createTestingModule({ imports: imports as never[] }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
+  setup?.(app);
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   let closing: Promise<void> | undefined;

@@ -17,3 +17,5 @@ export const MAX_REFRESH_MS = 3_600_000;
 export const LIVE_THROTTLE_MS = 250;
 /** A live update is sent this long after a cooldown or quarantine runs out, so the page sees the key come back. */
 export const EXPIRY_GRACE_MS = 30;
+/** The most events a live frame carries (the page shows that many): a page never gets the whole of a big buffer. */
+export const LIVE_EVENTS_MAX = 100;

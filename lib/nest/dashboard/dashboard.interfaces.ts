@@ -161,7 +161,7 @@ export interface DashboardStateView {
   status: DashboardStatusView;
   keys: DashboardKeyView[];
   totals: UsageTotals;
-  /** Events not sent to this client before (all buffered ones on connect), oldest first. */
+  /** Events not sent to this client before (on connect: the buffered ones), oldest first; at most the newest 100. */
   events: DashboardEventView[];
 }
 

@@ -5,7 +5,7 @@ import { ConfigurationError } from '../../core/errors';
 import type { LlmRotate } from '../../core/llm-rotate';
 import type { UsageSummary } from '../../core/observability/usage-summary';
 import { getLlmRotateEngineToken } from '../llm-rotate.tokens';
-import { DASHBOARD_LOGGER_CONTEXT, LLM_ROTATE_DASHBOARD_SETTINGS } from './dashboard.constants';
+import { DASHBOARD_LOGGER_CONTEXT, LIVE_EVENTS_MAX, LLM_ROTATE_DASHBOARD_SETTINGS } from './dashboard.constants';
 import type {
   DashboardAction,
   DashboardEventsView,
@@ -124,7 +124,7 @@ export class LlmRotateDashboardService implements OnModuleInit, OnModuleDestroy 
       status: statusView(snap, summary, this.buffer, this.settings.pool, this.settings.actionsEnabled, now),
       keys,
       totals: totals(summary.total),
-      events: eventViews(this.buffer, afterSeq),
+      events: eventViews(this.buffer, afterSeq, LIVE_EVENTS_MAX),
     };
     this.lastError = undefined;
     return { state, seq: this.buffer.total, nextExpiry: soonestExpiry(keys, now) };

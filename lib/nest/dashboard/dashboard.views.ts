@@ -80,19 +80,25 @@ export function keyViews(snap: PoolSnapshot, summary: UsageSummary, recent: Read
 
 /** Per key, the attempts and successes among the buffered events, and the last outcome. */
 export function recentStats(buffer: RecentEvents): Map<string, DashboardRecentStats> {
-  const out = new Map<string, DashboardRecentStats>();
+  const out = new Map<string, DashboardRecentStats & { lastTs: number }>();
   buffer.forEachSince(0, (e) => {
     let s = out.get(e.keyId);
-    if (s === undefined) out.set(e.keyId, (s = { attempts: 0, successes: 0, successRate: null }));
+    if (s === undefined) out.set(e.keyId, (s = { attempts: 0, successes: 0, successRate: null, lastTs: 0 }));
     s.lastOutcome = e.outcome;
-    s.lastAt = new Date(e.timestamp).toISOString();
+    s.lastTs = e.timestamp;
     // The caller's own abort or fault says nothing of the key.
     if (e.outcome === 'cancelled' || e.outcome === 'bad_request') return;
     s.attempts++;
     if (e.outcome === 'success') s.successes++;
   });
-  for (const s of out.values()) s.successRate = s.attempts === 0 ? null : s.successes / s.attempts;
-  return out;
+  const stats = new Map<string, DashboardRecentStats>();
+  for (const [keyId, s] of out) {
+    const view: DashboardRecentStats = { attempts: s.attempts, successes: s.successes, successRate: s.attempts === 0 ? null : s.successes / s.attempts };
+    if (s.lastOutcome !== undefined) view.lastOutcome = s.lastOutcome;
+    view.lastAt = new Date(s.lastTs).toISOString();
+    stats.set(keyId, view);
+  }
+  return stats;
 }
 
 export function eventViews(buffer: RecentEvents, afterSeq: number, limit = Infinity): DashboardEventView[] {
