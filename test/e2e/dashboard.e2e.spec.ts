@@ -289,6 +289,10 @@ describe('LlmRotateDashboardModule: live stream (SSE)', () => {
     expect(first.events.map((e) => e.seq)).toEqual(Array.from({ length: 100 }, (_, i) => 31 + i));
     expect(first.status.recentEvents).toEqual({ capacity: 1000, size: 130, total: 130 });
     expect((await getJson<DashboardEventsView>(`${a.base}/events`)).events).toHaveLength(130);
+    // The next frame (the first shared one) sends this page no event twice.
+    await a.engine.chat('gpt-4o-mini', HI);
+    await stream.until((f) => f.totals.attempts === 131, 'the next attempt');
+    expect(stream.frames.flatMap((f) => f.events).map((e) => e.seq)).toEqual(Array.from({ length: 101 }, (_, i) => 31 + i));
   });
 
   it('usage bursts are throttled into few frames', async () => {

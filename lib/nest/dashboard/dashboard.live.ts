@@ -28,8 +28,8 @@ export interface LiveFrame {
  * and every `refreshMs` (which is how other workers' changes reach this page). Nothing runs without a page.
  */
 export class DashboardLive {
-  /** Each connected page, with its response when the controller could give it. */
-  private readonly clients = new Map<Subscriber<MessageEvent>, EndingResponse | undefined>();
+  /** Each connected page: the newest event it was sent, and its response when the controller could give it. */
+  private readonly clients = new Map<Subscriber<MessageEvent>, Client>();
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
   private running = false;
@@ -56,10 +56,11 @@ export class DashboardLive {
         sub.complete();
         return;
       }
-      this.clients.set(sub, response);
+      const client: Client = { seq: 0, response };
+      this.clients.set(sub, client);
       this.frame(0).then(
         (f) => {
-          if (!sub.closed) sub.next(message(f));
+          if (!sub.closed) send(sub, client, f, message(f));
           this.schedule(this.nextDelay(f));
         },
         (e: unknown) => this.onError(e),
@@ -87,7 +88,7 @@ export class DashboardLive {
     this.stopped = true;
     this.cancel();
     const ending: Array<Promise<void>> = [];
-    for (const [c, res] of [...this.clients]) {
+    for (const [c, { response: res }] of [...this.clients]) {
       if (res !== undefined && res.writableFinished !== true && res.destroyed !== true) {
         ending.push(
           new Promise<void>((resolve) => {
@@ -144,7 +145,7 @@ export class DashboardLive {
       const f = await this.frame(this.sentSeq);
       this.sentSeq = f.seq;
       const m = message(f);
-      for (const c of this.clients.keys()) c.next(m);
+      for (const [c, client] of this.clients) send(c, client, f, m);
       next = this.nextDelay(f);
     } catch (e) {
       this.onError(e);
@@ -160,6 +161,23 @@ export class DashboardLive {
   }
 }
 
+interface Client {
+  /** The newest event this page was sent. */
+  seq: number;
+  response: EndingResponse | undefined;
+}
+
 function message(f: LiveFrame): MessageEvent {
   return { type: 'state', data: f.state };
+}
+
+/** Sends a frame to one page, without the events it was sent before (a page that connected between two frames). */
+function send(sub: Subscriber<MessageEvent>, client: Client, f: LiveFrame, m: MessageEvent): void {
+  const events = f.state.events;
+  if (events.length > 0 && events[0].seq <= client.seq) {
+    const seen = client.seq;
+    m = { type: 'state', data: { ...f.state, events: events.filter((e) => e.seq > seen) } };
+  }
+  client.seq = Math.max(client.seq, f.seq);
+  sub.next(m);
 }
