@@ -24,6 +24,23 @@ export {
   type LlmRotateSseErrorData,
   type LlmRotateSseErrorEvent,
 } from './nest/llm-rotate.http-errors';
+export { LlmRotateDashboardModule } from './nest/dashboard/llm-rotate-dashboard.module';
+export { LlmRotateDashboardService } from './nest/dashboard/dashboard.service';
+export type {
+  DashboardAction,
+  DashboardActionResult,
+  DashboardEventView,
+  DashboardEventsView,
+  DashboardKeyView,
+  DashboardProviderView,
+  DashboardRecentStats,
+  DashboardStateView,
+  DashboardStatusView,
+  LlmRotateDashboardActions,
+  LlmRotateDashboardAsyncOptions,
+  LlmRotateDashboardOptions,
+  LlmRotateDashboardRuntimeOptions,
+} from './nest/dashboard/dashboard.interfaces';
 
 // Framework-free engine
 export { LlmRotate, type LlmRotateDeps, type LlmRotateInput } from './core/llm-rotate';

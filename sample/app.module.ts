@@ -2,7 +2,7 @@ import { Module, ValidationPipe } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
-import { LlmRotateExceptionFilter, LlmRotateMetricsModule, LlmRotateModule } from '../lib';
+import { LlmRotateDashboardModule, LlmRotateExceptionFilter, LlmRotateMetricsModule, LlmRotateModule } from '../lib';
 import { ChatController } from './chat/chat.controller';
 import { llmRotateOptions } from './config/llm.config';
 import { DemoModule } from './demo/demo.module';
@@ -23,6 +23,9 @@ import { UsageLogger } from './usage/usage-logger.service';
     TerminusModule,
     // GET /metrics: Prometheus text (attempts, tokens, cost, rotations, latency; keys per state from the shared state).
     LlmRotateMetricsModule.forRoot(),
+    // The pool's live dashboard at /dashboard (JSON under it, e.g. /dashboard/keys). Read-only: operator actions
+    // are off unless `actions: { enabled: true, guard: YourAdminGuard }` is given.
+    LlmRotateDashboardModule.register({ path: 'dashboard' }),
   ],
   controllers: [ChatController, HealthController],
   providers: [

@@ -30,7 +30,7 @@ async function bootstrap(): Promise<void> {
     logger.log(`Keys from ${mode === 'file' ? `the registry file ${config.get<string>('LLM_ROTATE_CONFIG')}` : 'the environment'}: ${keys}`);
   }
   logger.log(`Default model ${defaultModel(config)}, strategy ${snapshot.strategy}, state store ${snapshot.store.backend}`);
-  logger.log(`Listening on http://localhost:${actual} (POST /chat, GET /chat/stream?prompt=..., GET /health, GET /metrics)`);
+  logger.log(`Listening on http://localhost:${actual} (POST /chat, GET /chat/stream?prompt=..., GET /health, GET /metrics, GET /dashboard)`);
 }
 
 bootstrap().catch((e: unknown) => {
