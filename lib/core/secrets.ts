@@ -113,20 +113,20 @@ export class SecretResolver {
     try {
       answer = fn(name, { keyId, ref });
     } catch (e) {
-      return this.#stale(keyId, ref, hit, `the ${scheme}:// resolver failed (${this.#why(e)})`);
+      return this.#stale(keyId, ref, hit, `the "${scheme}" resolver failed (${this.#why(e)})`);
     }
     if (!isPromise(answer)) {
-      const value = this.#accept(keyId, typeof answer === 'string' ? answer.trim() : '', `the ${scheme}:// resolver has no value for "${name}"`);
+      const value = this.#accept(keyId, typeof answer === 'string' ? answer.trim() : '', `the "${scheme}" resolver has no value for "${name}"`);
       if (ttl !== undefined && ttl > 0) this.#cache.set(ref, { value, expires: t + ttl });
       return value;
     }
     const p = answer.then(
       (v) => {
-        const value = this.#accept(keyId, typeof v === 'string' ? v.trim() : '', `the ${scheme}:// resolver has no value for "${name}"`);
+        const value = this.#accept(keyId, typeof v === 'string' ? v.trim() : '', `the "${scheme}" resolver has no value for "${name}"`);
         this.#cache.set(ref, { value, expires: this.now() + (ttl ?? DEFAULT_RESOLVER_TTL_MS) });
         return value;
       },
-      (e: unknown) => this.#stale(keyId, ref, hit, `the ${scheme}:// resolver failed (${this.#why(e)})`),
+      (e: unknown) => this.#stale(keyId, ref, hit, `the "${scheme}" resolver failed (${this.#why(e)})`),
     );
     const done = p.finally(() => this.#pending.delete(ref));
     done.catch(() => undefined);
@@ -145,10 +145,14 @@ export class SecretResolver {
     return hit.value;
   }
 
+  /**
+   * Why a resolver failed, without its message: a vault client's error may quote what it was asked for or answered,
+   * and a value this resolver never handed out cannot be scrubbed. The error's class and code only.
+   */
   #why(e: unknown): string {
-    const m = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-    const clean = this.scrub(m);
-    return clean.length > 200 ? `${clean.slice(0, 200)}…` : clean;
+    if (!(e instanceof Error)) return typeof e;
+    const code = (e as { code?: unknown }).code;
+    return typeof code === 'string' && /^[\w.-]{1,40}$/.test(code) ? `${e.name} ${code}` : e.name;
   }
 
   #accept(keyId: string, value: string, emptyReason: string): string {

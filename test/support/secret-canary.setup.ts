@@ -90,15 +90,18 @@ function watchAsync(name: keyof LlmRotate & string, checkResult: boolean): void 
   const proto = LlmRotate.prototype as unknown as Record<string, AsyncMethod>;
   const original = proto[name];
   if (typeof original !== 'function') return;
-  proto[name] = async function (this: LlmRotate, ...args: unknown[]) {
-    try {
-      const r = await original.apply(this, args);
-      if (checkResult) checkValue(`the result of ${name}()`, r);
-      return r;
-    } catch (e) {
-      checkError(`an error thrown by ${name}()`, e);
-      throw e;
-    }
+  // Called as it is (a synchronous throw stays synchronous); its promise is watched.
+  proto[name] = function (this: LlmRotate, ...args: unknown[]) {
+    return original.apply(this, args).then(
+      (r) => {
+        if (checkResult) checkValue(`the result of ${name}()`, r);
+        return r;
+      },
+      (e: unknown) => {
+        checkError(`an error thrown by ${name}()`, e);
+        throw e;
+      },
+    );
   };
 }
 watchAsync('chat', true);

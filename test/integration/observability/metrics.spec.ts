@@ -288,8 +288,13 @@ describe('with the Redis store, the pool gauges come from the state every worker
     expect(valueOf(f, 'llm_rotate_store_up', { backend: 'redis' })).toBe(1);
     expect(samplesOf(f, 'llm_rotate_attempts_total')).toHaveLength(0);
     await ctx.release();
-    const g = await scrape(metricsB);
-    expect(valueOf(g, 'llm_rotate_leases_in_use', { provider: 'openai' })).toBe(0);
+    // A release travels behind the caller (one round trip on the caller's path: the lease); B sees it one round trip later.
+    let inUse: number | undefined = 1;
+    for (const end = Date.now() + 5000; inUse !== 0 && Date.now() < end; ) {
+      inUse = valueOf(await scrape(metricsB), 'llm_rotate_leases_in_use', { provider: 'openai' });
+      if (inUse !== 0) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(inUse).toBe(0);
     const a = await scrape(metricsA);
     expect(valueOf(a, 'llm_rotate_attempts_total', { key_id: 'a', outcome: 'rate_limit' })).toBe(1);
     expect(valueOf(a, 'llm_rotate_rotations_total', { model: 'gpt-4o-mini' })).toBe(1);

@@ -86,11 +86,15 @@ local function key(sk, lk, maxb)
   if maxb == 0 then maxb = DEFAULT_MAXB end
   local k = {sk = sk, lk = lk, flag = 0, msg = '', maxb = maxb, s = 'ACTIVE', u = 0, f = 0, ws = 0, wr = 0, wt = 0,
     ret = false, d = false, le = 0, n = -1, m = -1, maxc = 0, rpm = 0, tpm = 0, cms = 0, qms = 0, maxf = 0, ttl = 0,
-    hd = false, wd = false, ld = false, mdirty = false, add = false, rem = false}
+    hd = false, wd = false, ld = false, mdirty = false, add = false, rem = false, ucut = false}
   local h = try(k, sk, 'HMGET', sk, 's', 'u', 'f', 'ws', 'wr', 'wt', 'x', 'd', 'le')
   if h == nil then return k end
   if h[1] and STATES[h[1]] then k.s = h[1] end
-  if h[2] then k.u = int(h[2], now + maxb) end
+  if h[2] then
+    k.u = int(h[2], now + maxb)
+    -- A stored deadline beyond the cap (written by anything else): the next report writes the capped one back.
+    k.ucut = k.u == now + maxb and tonumber(h[2]) ~= k.u
+  end
   if h[3] then k.f = int(h[3], 1000000000) end
   if h[4] then
     k.ws = int(h[4], MAXN)
@@ -285,7 +289,7 @@ local function report(k, tok, kind, ra, cd, tokens)
   -- The common case first: a plain success on a healthy key changes nothing.
   if kind == 'success' and cd == '0' and k.s == 'ACTIVE' and k.f == 0 and (k.tpm == 0 or tokens == '0') then return 1 end
   local ns, nu, nf = transition(k, kind, int(ra, k.maxb), int(cd, k.maxb))
-  if ns ~= k.s or nu ~= k.u or nf ~= k.f then
+  if ns ~= k.s or nu ~= k.u or nf ~= k.f or k.ucut then
     k.s, k.u, k.f = ns, nu, nf
     k.hd = true
   end
