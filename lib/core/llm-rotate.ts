@@ -11,6 +11,7 @@ import { streamAttempt } from './attempt/stream.attempt';
 import { classifyThrown } from './classify';
 import { systemClock, type Clock } from './clock';
 import type { LlmRotateOptions, StateStoreOptions } from './config/options.interfaces';
+import { checkCallOptions } from './config/call-options';
 import { ResolvedConfig } from './config/resolved-config';
 import { loadOptionsFile } from './config/load-file';
 import { validateOptions } from './config/validate';
@@ -212,6 +213,7 @@ export class LlmRotate implements LeaseOwner {
     this.inFlight.enter();
     let lent = false;
     try {
+      checkCallOptions(opts, 'acquire');
       const rt = this.rt ?? (await this.runtime());
       const list = rt.planner.forProvider(provider, opts.model);
       if (list.items.length === 0) {

@@ -274,3 +274,25 @@ describe('engine rules', () => {
     });
   });
 });
+
+describe('call options are checked before any key is used', () => {
+  it.each([
+    [{ maxWaitMs: 2 ** 31 }, /opts\.maxWaitMs: must not be greater than 2147483647/],
+    [{ maxWaitMs: -1 }, /opts\.maxWaitMs: must be a number of milliseconds/],
+    [{ temperature: Number.NaN }, /opts\.temperature: must be a number from 0 to 2/],
+    [{ provider: 'opnai' }, /opts\.provider: must be one of/],
+  ])('%o is an InvalidRequestError naming the field (chat, stream and acquire)', async (opts, message) => {
+    const fake = await OpenAiFake.start();
+    const lr = await LlmRotate.create(makeOptions(fake.baseUrl, [{ keyId: 'a' }]), { logger: recordingLogger().logger });
+    try {
+      await expect(lr.chat('gpt-4o-mini', MSG, opts as never)).rejects.toThrow(message);
+      await expect(collect(lr.stream('gpt-4o-mini', MSG, opts as never))).rejects.toThrow(message);
+      if ('maxWaitMs' in opts) await expect(lr.acquire('openai', opts as never)).rejects.toThrow(message);
+      expect(fake.requests).toHaveLength(0);
+      expect(lr.callsInFlight).toBe(0);
+    } finally {
+      await lr.close();
+      await fake.close();
+    }
+  });
+});

@@ -1,3 +1,4 @@
+import { checkCallOptions } from '../config/call-options';
 import { InvalidRequestError } from '../errors';
 import type { UnifiedRequest } from '../providers/provider.interfaces';
 import type { ChatMessage, ChatOptions } from '../types';
@@ -6,6 +7,7 @@ const ROLES = new Set(['system', 'user', 'assistant']);
 
 /** Checks a chat()/stream() call's own arguments and builds the unified request; a bad call is the caller's to fix. */
 export function toRequest(model: string, messages: readonly ChatMessage[], opts: ChatOptions): UnifiedRequest {
+  checkCallOptions(opts, 'chat');
   if (typeof model !== 'string' || model.length === 0) throw new InvalidRequestError('model: must be a non-empty string');
   if (!Array.isArray(messages) || messages.length === 0) throw new InvalidRequestError('messages: must be a non-empty array');
   for (let i = 0; i < messages.length; i++) {

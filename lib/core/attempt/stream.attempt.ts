@@ -46,6 +46,7 @@ export async function* streamAttempt(r: AttemptRunner, call: Call, at: LeasedAtt
     let finishReason: ChatChunk['finishReason'];
     let inputTokens = 0;
     let outputTokens = 0;
+    let cachedInputTokens = 0;
     try {
       for await (const d of adapter.readStream(ex, res, target)) {
         // Text, a finish or an error is the first token (keep-alives are not): its deadline stops.
@@ -58,6 +59,7 @@ export async function* streamAttempt(r: AttemptRunner, call: Call, at: LeasedAtt
         if (d.usage !== undefined) {
           if (d.usage.inputTokens !== undefined) inputTokens = d.usage.inputTokens;
           if (d.usage.outputTokens !== undefined) outputTokens = d.usage.outputTokens;
+          if (d.usage.cachedInputTokens !== undefined) cachedInputTokens = d.usage.cachedInputTokens;
         }
         if (d.finishReason !== undefined) finishReason = d.finishReason;
         if (d.delta !== undefined && d.delta.length > 0) {
@@ -72,7 +74,7 @@ export async function* streamAttempt(r: AttemptRunner, call: Call, at: LeasedAtt
       if (!yielded) return end;
       throw interrupted(end);
     }
-    const usage: Usage = { inputTokens, outputTokens };
+    const usage: Usage = cachedInputTokens > 0 ? { inputTokens, outputTokens, cachedInputTokens } : { inputTokens, outputTokens };
     const end = await settle({ kind: 'success', cooldownUntil }, undefined, usage);
     yield { delta: '', provider, model, keyId: key.keyId, finishReason: finishReason ?? 'stop', usage, costUsd: end.costUsd ?? 'unknown' };
     return end;

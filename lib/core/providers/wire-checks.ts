@@ -60,6 +60,11 @@ export function count(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0;
 }
 
+/** A usage with `cachedInputTokens` only when the provider reported some (so a cache-less usage stays two fields). */
+export function usage(inputTokens: number, outputTokens: number, cachedInputTokens: number): { inputTokens: number; outputTokens: number; cachedInputTokens?: number } {
+  return cachedInputTokens > 0 ? { inputTokens, outputTokens, cachedInputTokens: Math.min(cachedInputTokens, inputTokens) } : { inputTokens, outputTokens };
+}
+
 /** A token count when it is one, else undefined. */
 export function countOrUndefined(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;

@@ -96,7 +96,7 @@ describe('AnthropicAdapter.parseResponse', () => {
       stop_reason: 'tool_use',
       usage: { input_tokens: 10, cache_creation_input_tokens: 5, cache_read_input_tokens: 100, output_tokens: 7 },
     });
-    expect(r).toEqual({ content: 'Hello world', finishReason: 'tool_calls', usage: { inputTokens: 115, outputTokens: 7 }, model: 'claude-sonnet-4-5-20250929' });
+    expect(r).toEqual({ content: 'Hello world', finishReason: 'tool_calls', usage: { inputTokens: 115, outputTokens: 7, cachedInputTokens: 100 }, model: 'claude-sonnet-4-5-20250929' });
   });
 
   it.each([
@@ -134,7 +134,7 @@ describe('AnthropicAdapter.readStream', () => {
         ev('message_stop') +
         ev('content_block_delta', { index: 1, delta: { type: 'text_delta', text: 'after stop' } }),
     );
-    expect(out).toEqual([{ usage: { inputTokens: 50 } }, { delta: 'Hi' }, { delta: ' there' }, { finishReason: 'length', usage: { outputTokens: 9 } }]);
+    expect(out).toEqual([{ usage: { inputTokens: 50, cachedInputTokens: 30 } }, { delta: 'Hi' }, { delta: ' there' }, { finishReason: 'length', usage: { outputTokens: 9 } }]);
   });
 
   it('takes cumulative input counts from message_delta when newer API versions send them', async () => {

@@ -3,7 +3,7 @@ import { readSse } from '../../transport/sse';
 import type { FinishReason, Usage } from '../../types';
 import type { CallTarget, ClassifiedError, ParsedResult, ProviderAdapter, StreamDelta, UnifiedRequest } from '../provider.interfaces';
 import { classifyAnthropicError, classifyStreamError, spentUntil } from './anthropic.limits';
-import { count, countOrUndefined, endedEarly, headerSafe, isObject, libraryErrorsOnly, listAt, malformed, objectAt, parseEvent, textAt, type WireObject } from '../wire-checks';
+import { count, countOrUndefined, usage as usageOfCounts, endedEarly, headerSafe, isObject, libraryErrorsOnly, listAt, malformed, objectAt, parseEvent, textAt, type WireObject } from '../wire-checks';
 import { toAnthropicBody } from './anthropic.messages';
 
 export const ANTHROPIC_DEFAULT_VERSION = '2023-06-01';
@@ -45,7 +45,7 @@ export class AnthropicAdapter implements ProviderAdapter {
     return {
       content,
       finishReason: mapStopReason(textAt(p, raw.stop_reason, 'stop_reason')),
-      usage: { inputTokens: inputTokensOf(usage) ?? 0, outputTokens: count(usage?.output_tokens) },
+      usage: usageOfCounts(inputTokensOf(usage) ?? 0, count(usage?.output_tokens), count(usage?.cache_read_input_tokens)),
       model: typeof raw.model === 'string' ? raw.model : undefined,
     };
   }
@@ -69,8 +69,10 @@ export class AnthropicAdapter implements ProviderAdapter {
       const e = parseEvent(p, ev.data);
       switch (typeof e.type === 'string' ? e.type : ev.event) {
         case 'message_start': {
-          const input = inputTokensOf(objectAt(p, objectAt(p, e.message, 'message')?.usage, 'message.usage'));
-          if (input !== undefined) yield { usage: { inputTokens: input } };
+          const startUsage = objectAt(p, objectAt(p, e.message, 'message')?.usage, 'message.usage');
+          const input = inputTokensOf(startUsage);
+          const cached = count(startUsage?.cache_read_input_tokens);
+          if (input !== undefined) yield { usage: cached > 0 ? { inputTokens: input, cachedInputTokens: cached } : { inputTokens: input } };
           break;
         }
         case 'content_block_start': {
@@ -101,6 +103,8 @@ export class AnthropicAdapter implements ProviderAdapter {
           // Newer API versions repeat the (cumulative) input counts here.
           const input = inputTokensOf(u);
           if (input !== undefined && input > 0) usage.inputTokens = input;
+          const cached = count(u?.cache_read_input_tokens);
+          if (cached > 0) usage.cachedInputTokens = cached;
           if (usage.outputTokens !== undefined || usage.inputTokens !== undefined) out.usage = usage;
           if (out.finishReason !== undefined || out.usage !== undefined) yield out;
           break;

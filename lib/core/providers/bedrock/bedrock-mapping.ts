@@ -1,7 +1,7 @@
 import { UnsupportedFeatureError } from '../../errors';
 import type { ChatMessage, FinishReason, Usage } from '../../types';
 import type { ParsedResult, UnifiedRequest } from '../provider.interfaces';
-import { count, isObject, listAt, malformed, objectAt } from '../wire-checks';
+import { count, isObject, listAt, malformed, objectAt, usage } from '../wire-checks';
 
 /** The subset of the Converse / ConverseStream request body this library sends. */
 export interface ConverseRequest {
@@ -68,8 +68,10 @@ export function fromConverseResponse(raw: unknown): ParsedResult {
   return { content: text, finishReason: mapStopReason(raw.stopReason), usage: usageOf(usage) };
 }
 
-export function usageOf(u: { inputTokens?: unknown; outputTokens?: unknown } | undefined | null): Usage {
-  return { inputTokens: count(u?.inputTokens), outputTokens: count(u?.outputTokens) };
+export function usageOf(u: { inputTokens?: unknown; outputTokens?: unknown; cacheReadInputTokens?: unknown; cacheWriteInputTokens?: unknown } | undefined | null): Usage {
+  // Converse's inputTokens leave the prompt cache out (as Anthropic's do): cache reads count as input, priced apart.
+  const cached = count(u?.cacheReadInputTokens);
+  return usage(count(u?.inputTokens) + cached + count(u?.cacheWriteInputTokens), count(u?.outputTokens), cached);
 }
 
 export function mapStopReason(r: unknown): FinishReason {

@@ -3,7 +3,7 @@ import { expectStream, type Exchange } from '../../transport/http';
 import { readSse } from '../../transport/sse';
 import type { FinishReason, ProviderName, Usage } from '../../types';
 import type { ClassifiedError, ParsedResult, StreamDelta } from '../provider.interfaces';
-import { count, endedEarly, isObject, libraryErrorsOnly, listAt, malformed, objectAt, parseEvent, textAt, type WireObject } from '../wire-checks';
+import { count, usage as usageOfCounts, endedEarly, isObject, libraryErrorsOnly, listAt, malformed, objectAt, parseEvent, textAt, type WireObject } from '../wire-checks';
 import { classifyRpcError, rpcErrorFrom } from './google-errors';
 
 /** Maps one `GenerateContentResponse` to the unified result (the first candidate's text, thoughts left out). */
@@ -91,10 +91,7 @@ export function mapFinishReason(r: string | undefined): FinishReason | undefined
 /** Output tokens include a thinking model's thoughts: they are billed as output. A usage of the wrong shape counts as none. */
 function usageOf(raw: unknown): Usage {
   const u = isObject(raw) ? raw : undefined;
-  return {
-    inputTokens: count(u?.promptTokenCount),
-    outputTokens: count(u?.candidatesTokenCount) + count(u?.thoughtsTokenCount),
-  };
+  return usageOfCounts(count(u?.promptTokenCount), count(u?.candidatesTokenCount) + count(u?.thoughtsTokenCount), count(u?.cachedContentTokenCount));
 }
 
 /** The candidate's answer text (thoughts left out); reports thought parts to the first-token deadline. */

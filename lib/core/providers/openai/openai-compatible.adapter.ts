@@ -4,7 +4,7 @@ import { readSse } from '../../transport/sse';
 import type { ChatMessage, FinishReason, ProviderName, Usage } from '../../types';
 import { errorMessageOf, kindOfStatus, parseDuration, retryAfterMs } from '../http-errors';
 import type { CallTarget, ClassifiedError, ParsedResult, ProviderAdapter, StreamDelta, UnifiedRequest } from '../provider.interfaces';
-import { endedEarly, headerSafe, isObject, libraryErrorsOnly, listAt, malformed, messageOr, objectAt, parseEvent, textAt, count } from '../wire-checks';
+import { endedEarly, headerSafe, isObject, libraryErrorsOnly, listAt, malformed, messageOr, objectAt, parseEvent, textAt, count, usage } from '../wire-checks';
 
 type Flavor = 'openai' | 'openrouter' | 'azure_openai';
 
@@ -156,10 +156,11 @@ function openRouterReset(headers: Headers, now: number): number | undefined {
   return Number.isFinite(v) && v > now ? v : undefined;
 }
 
-/** Usage is informative: a usage of the wrong shape counts as none rather than failing the answer. */
+/** Usage is informative: a usage of the wrong shape counts as none rather than failing the answer. Cached prompt tokens are priced apart. */
 function usageOf(u: unknown): Usage {
   const o = isObject(u) ? u : undefined;
-  return { inputTokens: count(o?.prompt_tokens), outputTokens: count(o?.completion_tokens) };
+  const details = isObject(o?.prompt_tokens_details) ? o.prompt_tokens_details : undefined;
+  return usage(count(o?.prompt_tokens), count(o?.completion_tokens), count(details?.cached_tokens));
 }
 
 function toWire(m: ChatMessage): { role: string; content: string | Array<{ type: 'text'; text: string }> } {
