@@ -30,7 +30,7 @@ import type { Call } from './call';
 import type { PriceBook } from '../observability/pricing/price-book';
 import type { UsageRecorder } from '../observability/usage-summary';
 
-/** How long a key whose secret cannot be resolved (or whose request cannot be built) is held back locally. */
+/** How long a key whose secret this process cannot resolve or parse is held back locally (then it is tried again). */
 export const LOCAL_BLOCK_MS = 30_000;
 /** Lost lease races retried at once before the walk gives up, when the call does not wait. */
 const MAX_IMMEDIATE_RACES = 3;

@@ -3,8 +3,8 @@ import type { AttemptObserver, AttemptStart, CallEnd, CallObserver, CallStart, E
 
 /**
  * The observers registered on one engine. With none (the default) `callStarted` returns undefined and the engine
- * builds nothing for them; with one it is used directly; with several a small fan-out. A throwing observer is
- * reported once through `onError` and never breaks a call.
+ * builds nothing for them; otherwise a small fan-out per call (one per attempt) isolates each observer: a throwing
+ * observer is reported through `onError` and never breaks a call.
  */
 export class Observers {
   private list: EngineObserver[] = [];
