@@ -102,12 +102,11 @@ const ROWS: Row[] = [
     stream: { failover: 'rate_limit', cause: ProviderHttpError, state: 'COOLDOWN', untilMs: () => 120_000 },
   },
   {
-    // The engine caps every bench at maxCooldownSeconds (3600 s by default); that cap is the engine's (lead's) work.
-    // Here: the absurd wait benches the key, the call fails over, and snapshot() still reads.
+    // Every bench is capped at maxCooldownSeconds (3600 s by default): the key is back within the hour, not in 2058.
     name: '429 with an absurd retry-after (1e9 s)',
     fault: () => ({ fault: 'status', status: 429, message: 'Too many requests.', headers: { 'retry-after': '1000000000' } }),
-    chat: { failover: 'rate_limit', cause: ProviderHttpError, state: 'COOLDOWN' },
-    stream: { failover: 'rate_limit', cause: ProviderHttpError, state: 'COOLDOWN' },
+    chat: { failover: 'rate_limit', cause: ProviderHttpError, state: 'COOLDOWN', untilMs: () => 3_600_000 },
+    stream: { failover: 'rate_limit', cause: ProviderHttpError, state: 'COOLDOWN', untilMs: () => 3_600_000 },
   },
   { name: 'huge body (200)', fault: () => ({ fault: 'huge_body', bytes: MB }), chat: transient(ProviderTransportError), stream: transient(ProviderTransportError) },
   {
