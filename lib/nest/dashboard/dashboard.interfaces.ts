@@ -2,7 +2,6 @@ import type { CanActivate, InjectionToken, ModuleMetadata, OptionalFactoryDepend
 import type { KeyState } from '../../core/health/health.interfaces';
 import type { UsageTotals } from '../../core/observability/usage-summary';
 import type { StrategyName } from '../../core/config/options.interfaces';
-import type { EstimatedCost } from '../../core/observability/pricing/price.interfaces';
 import type { StoreHealth } from '../../core/store/store.interfaces';
 import type { AttemptOutcome, ProviderName, UsageEvent } from '../../core/types';
 
@@ -125,26 +124,10 @@ export interface DashboardStatusView {
   usageSince: string;
 }
 
-/** One usage event as the dashboard shows it (`seq` numbers them since the dashboard was mounted). */
-export interface DashboardEventView {
+/** One usage event as the dashboard shows it (`seq` numbers them since the dashboard was mounted; `at` is its ISO time). */
+export interface DashboardEventView extends UsageEvent {
   seq: number;
   at: string;
-  timestamp: number;
-  requestId: string;
-  source: UsageEvent['source'];
-  provider: ProviderName;
-  model: string;
-  keyId: string;
-  outcome: AttemptOutcome;
-  errorClass?: string;
-  status?: number;
-  latencyMs: number;
-  inputTokens?: number;
-  outputTokens?: number;
-  cachedInputTokens?: number;
-  costUsd?: EstimatedCost;
-  attempt: number;
-  fallback: boolean;
 }
 
 /** `GET <path>/events`. */
