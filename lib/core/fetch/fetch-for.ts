@@ -1,5 +1,6 @@
 import type { AttemptEnd, LeasedAttempt } from '../attempt/attempt.interfaces';
 import type { Call } from '../attempt/call';
+import { MAX_TIMER_MS } from '../config/bounds';
 import { CallCancelledError, ConfigurationError, InvalidRequestError, NoAvailableKeyError, UnknownModelError } from '../errors';
 import { PROVIDERS, type ProviderName } from '../types';
 import { synthesizedAnswer } from './error-answers';
@@ -111,8 +112,8 @@ function checkOptions(provider: ProviderName, opts: FetchForOptions): void {
   }
   if (typeof opts !== 'object' || opts === null) throw new InvalidRequestError('fetchFor(provider, opts): opts must be an object');
   if (opts.model !== undefined && (typeof opts.model !== 'string' || opts.model === '')) throw new InvalidRequestError('fetchFor opts.model: must be a non-empty string');
-  if (opts.maxWaitMs !== undefined && !(typeof opts.maxWaitMs === 'number' && Number.isFinite(opts.maxWaitMs) && opts.maxWaitMs >= 0)) {
-    throw new InvalidRequestError('fetchFor opts.maxWaitMs: must be a finite number >= 0');
+  if (opts.maxWaitMs !== undefined && !(typeof opts.maxWaitMs === 'number' && Number.isFinite(opts.maxWaitMs) && opts.maxWaitMs >= 0 && opts.maxWaitMs <= MAX_TIMER_MS)) {
+    throw new InvalidRequestError(`fetchFor opts.maxWaitMs: must be a number of milliseconds from 0 to ${MAX_TIMER_MS}`);
   }
   if (opts.onExhausted !== undefined && opts.onExhausted !== 'response' && opts.onExhausted !== 'throw') {
     throw new InvalidRequestError(`fetchFor opts.onExhausted: must be 'response' or 'throw', not ${JSON.stringify(opts.onExhausted)}`);

@@ -367,7 +367,8 @@ describe('fetchFor: rotation, the caller\'s faults, exhaustion', () => {
   it('bad arguments are refused with the field and the problem named', async () => {
     const lr = await engine([{ keyId: 'k1' }]);
     expect(() => lr.fetchFor('nope' as ProviderName)).toThrow(new InvalidRequestError('fetchFor(provider): "nope" is not a provider (use one of openai, anthropic, google_ai_studio, google_vertex, openrouter, azure_openai, bedrock)'));
-    expect(() => lr.fetchFor('openai', { maxWaitMs: -1 })).toThrow(/fetchFor opts\.maxWaitMs: must be a finite number >= 0/);
+    expect(() => lr.fetchFor('openai', { maxWaitMs: -1 })).toThrow(/fetchFor opts\.maxWaitMs: must be a number of milliseconds from 0 to 2147483647/);
+    expect(() => lr.fetchFor('openai', { maxWaitMs: 2 ** 31 })).toThrow(/fetchFor opts\.maxWaitMs: must be a number of milliseconds from 0 to 2147483647/);
     expect(() => lr.fetchFor('openai', { onExhausted: 'later' as 'throw' })).toThrow(/fetchFor opts\.onExhausted: must be 'response' or 'throw'/);
     expect(() => lr.fetchFor('openai', { model: '' })).toThrow(/fetchFor opts\.model: must be a non-empty string/);
     const err = await lr.fetchFor('anthropic')('http://127.0.0.1:9/v1/messages', POST('{}')).catch((e: unknown) => e);
