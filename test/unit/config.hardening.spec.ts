@@ -231,3 +231,35 @@ describe('small ones (item 14)', () => {
     }
   });
 });
+
+describe('found by the options fuzzer', () => {
+  it('a key entry that is not an object (an array, a string) is a ConfigurationError naming it, not a TypeError', () => {
+    for (const bad of [[], 'a', 3, null]) {
+      const err = (() => {
+        try {
+          validateOptions({ registry: { keys: [bad, { keyId: 'a', provider: 'openai', secretRef: 'literal://x' }] }, useKeys: ['a'] });
+        } catch (e) {
+          return e;
+        }
+        return undefined;
+      })();
+      expect(err).toBeInstanceOf(ConfigurationError);
+      expect((err as ConfigurationError).problems).toContain('registry.keys[0]: must be an object { keyId, provider, secretRef, … }');
+    }
+  });
+});
+
+describe('found by the options fuzzer (2)', () => {
+  it('an own `constructor` inside an object built in another realm (structuredClone, vm) is an unknown option, not a TypeError', () => {
+    const inner = structuredClone({ keys: [] as unknown[] });
+    Object.defineProperty(inner, 'constructor', { value: {}, enumerable: true, writable: true, configurable: true });
+    let err: unknown;
+    try {
+      validateOptions({ registry: { keys: [{ keyId: 'a', provider: 'openai', secretRef: 'literal://x' }] }, useKeys: ['a'], keyId: inner });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigurationError);
+    expect((err as ConfigurationError).problems).toEqual(expect.arrayContaining(['keyId.constructor: unknown option']));
+  });
+});

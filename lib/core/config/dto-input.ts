@@ -44,7 +44,8 @@ function clean(v: unknown, path: string, problems: string[]): unknown {
   if (Array.isArray(v)) return v.map((x, i) => clean(x, at(path, i), problems));
   if (!isRecord(v)) return v;
   const proto = Object.getPrototypeOf(v) as unknown;
-  if (proto !== Object.prototype && proto !== null) return v;
+  // A plain object of any realm (one built by structuredClone, a vm context or a worker has another Object.prototype).
+  if (proto !== null && Object.getPrototypeOf(proto) !== null) return v;
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(v)) {
     if (DROPPED.has(k)) {

@@ -38,7 +38,8 @@ export function validateOptions(input: unknown): LlmRotateOptions {
   if (isRecord(normalized.pricing)) checkPricing(normalized.pricing, problems);
   if (problems.length > 0) throw new ConfigurationError(problems);
   // The validated form is a copy (normalizeOptions copies every key); hide each secretRef from JSON and inspect.
-  for (const k of keys as Array<Record<string, unknown>>) {
+  for (const k of keys) {
+    if (!isRecord(k)) continue;
     const ref = k.secretRef as string;
     delete k.secretRef;
     hideSecretRef(k, ref);
@@ -51,7 +52,10 @@ function checkKeys(keys: unknown[], problems: string[]): Map<string, Record<stri
   const seen = new Map<string, number>();
   const byId = new Map<string, Record<string, unknown>>();
   keys.forEach((k, i) => {
-    if (!isRecord(k)) return;
+    if (!isRecord(k)) {
+      problems.push(`registry.keys[${i}]: must be an object { keyId, provider, secretRef, … }`);
+      return;
+    }
     const cred = urlCredentialProblem(k.baseUrl, `registry.keys[${i}].baseUrl`);
     if (cred !== undefined) problems.push(cred);
     if (typeof k.keyId !== 'string') return;
