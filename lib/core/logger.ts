@@ -9,7 +9,11 @@ export interface LlmRotateLogger {
   isDebugEnabled?(): boolean;
 }
 
+/** Outside Nest: the console. The engine logs warnings and errors on its own; usage lines only with `logUsage`. */
 export const consoleLogger: LlmRotateLogger = {
+  debug: (m) => console.debug(`[llm-rotate] ${m}`),
+  verbose: (m) => console.debug(`[llm-rotate] ${m}`),
+  log: (m) => console.log(`[llm-rotate] ${m}`),
   warn: (m) => console.warn(`[llm-rotate] ${m}`),
   error: (m) => console.error(`[llm-rotate] ${m}`),
 };

@@ -93,7 +93,10 @@ export interface ChatOptions {
   signal?: AbortSignal;
   /** Wait up to this long for the soonest key to come back instead of failing. Default 0. */
   maxWaitMs?: number;
-  /** Restrict the call to one provider (its fallbacks still apply unless `fallback: false`). */
+  /**
+   * Restrict the call to one provider: only its keys are tried (the model's own fallback models too, on that provider);
+   * a provider chain (`fallbacks` keyed by a provider) is walked only when the provider was inferred from the model.
+   */
   provider?: ProviderName;
   /** Walk the fallback chain when the model's keys are exhausted. Default true. */
   fallback?: boolean;

@@ -43,7 +43,11 @@ export class LlmRotateHealthIndicator {
       store: snap.store,
       providers: snap.providers,
       keys: Object.fromEntries(
-        snap.keys.map((k) => [k.keyId, { provider: k.provider, state: k.state, until: k.until, available: k.available, consecutiveFailures: k.consecutiveFailures, leasesInUse: k.leasesInUse }]),
+        snap.keys.map((k) => [
+          k.keyId,
+          // `reason`: why this process holds a healthy key back (its secret cannot be resolved): health tells the truth before the first call.
+          { provider: k.provider, state: k.state, until: k.until, available: k.available, consecutiveFailures: k.consecutiveFailures, leasesInUse: k.leasesInUse, ...(k.reason !== undefined ? { reason: k.reason } : {}) },
+        ]),
       ),
     };
     const session = this.session().check(key);

@@ -7,6 +7,7 @@ import type { LlmRotate } from '../core/llm-rotate';
 import type { PoolSnapshot } from '../core/snapshot.interfaces';
 import type { StoreHealth } from '../core/store/store.interfaces';
 import type { UsageSummary } from '../core/observability/usage-summary';
+import type { EngineObserver } from '../core/observability/observer.interfaces';
 import type { AcquireOptions, ChatChunk, ChatMessage, ChatOptions, ChatResult, ProviderName, UsageEvent } from '../core/types';
 import { LLM_ROTATE_ENGINE, LLM_ROTATE_LOGGER_CONTEXT } from './llm-rotate.constants';
 import { LlmRotateError } from '../core/errors';
@@ -126,6 +127,31 @@ export class LlmRotateService implements OnApplicationShutdown {
   /** Per key, provider and model since start: attempts, failures by kind, tokens, estimated cost. */
   usageSummary(): UsageSummary {
     return this.engine.usageSummary();
+  }
+
+  /** Starts the usage counters afresh. */
+  resetUsage(): void {
+    this.engine.resetUsage();
+  }
+
+  /** Takes a key out of rotation (for every worker with the Redis store) until `enableKey`; a reload keeps it out. */
+  disableKey(keyId: string): Promise<boolean> {
+    return this.engine.disableKey(keyId);
+  }
+
+  /** Undoes `disableKey` (a key disabled in the configuration stays disabled). */
+  enableKey(keyId: string): Promise<boolean> {
+    return this.engine.enableKey(keyId);
+  }
+
+  /** Clears a key's cooldown or quarantine and its failure count: it is ACTIVE now. */
+  resetKey(keyId: string): Promise<boolean> {
+    return this.engine.resetKey(keyId);
+  }
+
+  /** Registers call/attempt hooks (tracing, metrics); returns the function that removes them. */
+  addObserver(observer: EngineObserver): () => void {
+    return this.engine.addObserver(observer);
   }
 
   /** Calls in flight now (chat, stream, lent keys not yet settled). */

@@ -1,4 +1,5 @@
-import { LlmRotate, NoAvailableKeyError } from '../../lib';
+import { Test } from '@nestjs/testing';
+import { LlmRotate, LlmRotateModule, LlmRotateService, NoAvailableKeyError } from '../../lib';
 import { OpenAiFake } from '../fakes/openai-fake';
 import { makeOptions, recordingLogger } from '../support/options';
 import { RedisServer } from '../support/redis-server';
@@ -71,5 +72,31 @@ describe('operator overrides: disableKey, enableKey, resetKey', () => {
       await expect(off.chat('gpt-4o-mini', HI)).rejects.toBeInstanceOf(NoAvailableKeyError);
       await off.close();
     });
+  });
+
+  it('the Nest service offers the same operator actions and the usage reset', async () => {
+    const mod = await Test.createTestingModule({ imports: [LlmRotateModule.forRoot(makeOptions(fake.baseUrl, KEYS))] }).compile();
+    const app = mod.createNestApplication({ logger: false });
+    await app.init();
+    const svc = app.get(LlmRotateService);
+    try {
+      expect(await svc.disableKey('a')).toBe(true);
+      expect((await svc.chat('gpt-4o-mini', HI)).keyId).toBe('b');
+      expect(await svc.enableKey('a')).toBe(true);
+      fake.script('sk-test-a', 'rate_limit', 'ok');
+      expect((await svc.chat('gpt-4o-mini', HI)).keyId).toBe('b');
+      expect(await svc.resetKey('a')).toBe(true);
+      expect((await svc.chat('gpt-4o-mini', HI)).keyId).toBe('a');
+      expect(svc.usageSummary().total.attempts).toBe(4);
+      svc.resetUsage();
+      expect(svc.usageSummary().total.attempts).toBe(0);
+      const seen: string[] = [];
+      const off = svc.addObserver({ callStarted: (c) => (seen.push(c.source), undefined) });
+      await svc.chat('gpt-4o-mini', HI);
+      off();
+      expect(seen).toEqual(['chat']);
+    } finally {
+      await app.close();
+    }
   });
 });
