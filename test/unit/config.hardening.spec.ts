@@ -63,7 +63,7 @@ describe('cooldownSeconds and quarantineSeconds never exceed maxCooldownSeconds 
 describe('provider headers are checked at start-up (item 5)', () => {
   const SECRETISH = 'value-canary-7f3a';
   it.each([
-    ['X Bad', '1', 'registry.providers.openai.headers.X Bad: invalid header name'],
+    ['X Bad', '1', 'registry.providers.openai.headers["X Bad"]: invalid header name'],
     ['X-Title', `a\r\nInjected: ${SECRETISH}`, 'registry.providers.openai.headers.X-Title: invalid header value'],
     ['X-Title', `a\n${SECRETISH}`, 'registry.providers.openai.headers.X-Title: invalid header value'],
     ['X-Title', `a\u0000${SECRETISH}`, 'registry.providers.openai.headers.X-Title: invalid header value'],
@@ -200,7 +200,7 @@ describe('small ones (item 14)', () => {
     expect(problemsOf({ registry: { keys: [JSON.parse('{"keyId":"a","provider":"openai","secretRef":"env://A","__proto__":{"x":1}}')] }, useKeys: ['a'] })).toEqual([
       'registry.keys[0].__proto__: unknown option',
     ]);
-    expect(problemsOf({ ...withKey({}), '': 1 })).toEqual(['"": unknown option']);
+    expect(problemsOf({ ...withKey({}), '': 1 })).toEqual(['options[""]: unknown option']);
     expect(problemsOf(withProvider({ deployments: { 'gpt-4o': 3 } }))).toEqual(['registry.providers.openai.deployments.gpt-4o: must be a deployment name']);
   });
 
