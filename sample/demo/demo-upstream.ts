@@ -2,12 +2,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 
 /**
- * The demo's two OpenAI keys. The values are fixed, non-secret demo strings; the sample puts them into
- * `process.env` and refers to them with `env://` secretRefs, the pattern recommended for real keys.
+ * The demo's two OpenAI keys. The values are fixed, non-secret demo strings shaped like real keys (random
+ * characters: a value sharing words with its key id would have those words masked wherever the key id is shown);
+ * the sample puts them into `process.env` and refers to them with `env://` secretRefs, the pattern recommended for
+ * real keys.
  */
 export const DEMO_KEYS = {
-  limited: { keyId: 'demo-key-limited', env: 'DEMO_OPENAI_KEY_LIMITED', value: 'sk-demo-limited-not-a-real-key' },
-  ok: { keyId: 'demo-key-ok', env: 'DEMO_OPENAI_KEY_OK', value: 'sk-demo-ok-not-a-real-key' },
+  limited: { keyId: 'demo-key-limited', env: 'DEMO_OPENAI_KEY_LIMITED', value: 'sk-demo-Q7hL2mX9vT4bR8wN' },
+  ok: { keyId: 'demo-key-ok', env: 'DEMO_OPENAI_KEY_OK', value: 'sk-demo-J3cK8pZ5yW1fD6sG' },
 } as const;
 
 export type DemoKeyName = keyof typeof DEMO_KEYS;
