@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Attributes, Context, MeterProvider, Span, Tracer, TracerProvider } from '@opentelemetry/api';
 import type { UsageEvent } from '../../types';
 import type { AttemptObserver, AttemptStart, CallEnd, CallObserver, CallSource, CallStart, EngineObserver } from '../observer.interfaces';
@@ -52,7 +53,7 @@ export class TracingObserver implements EngineObserver {
     if (call.source === 'stream') attributes[ATTR.stream] = true;
     if (call.requestId !== '') attributes[ATTR.requestId] = call.requestId;
     const kind = call.source === 'acquire' ? api.SpanKind.INTERNAL : api.SpanKind.CLIENT;
-    const span = this.tracer.startSpan(callSpanName(call.source, call.model, call.provider), { kind, attributes }, parent);
+    const span = this.tracer.startSpan(callSpanName(call.source, call.model, call.provider), { kind, attributes, startTime: spanNow() }, parent);
     if (!span.isRecording()) {
       // Not sampled (or no SDK): count only.
       return counters === undefined ? undefined : new TracedCall(api, this.tracer, call.source, undefined, parent, counters);
@@ -106,7 +107,7 @@ class TracedCall implements CallObserver {
       const op = operationOf(this.source);
       if (op !== undefined) attributes[ATTR.operation] = op;
       if (a.model !== '') attributes[ATTR.requestModel] = a.model;
-      child = this.tracer.startSpan(attemptSpanName(a.provider, a.model), { kind: this.api.SpanKind.INTERNAL, attributes }, this.ctx);
+      child = this.tracer.startSpan(attemptSpanName(a.provider, a.model), { kind: this.api.SpanKind.INTERNAL, attributes, startTime: spanNow() }, this.ctx);
       this.open.add(child);
     }
     return { attemptEnded: (e) => this.attemptEnded(child, e) };
@@ -124,7 +125,7 @@ class TracedCall implements CallObserver {
       child.setAttribute(ATTR.errorType, e.errorClass ?? e.outcome);
       child.setStatus({ code: this.api.SpanStatusCode.ERROR, message: e.status === undefined ? e.outcome : `${e.outcome} ${e.status}` });
     }
-    child.end();
+    child.end(spanNow());
   }
 
   callEnded(end: CallEnd): void {
@@ -132,7 +133,7 @@ class TracedCall implements CallObserver {
     if (span === undefined) return;
     for (const c of this.open) {
       c.setAttribute(ATTR.outcome, 'cancelled');
-      c.end();
+      c.end(spanNow());
     }
     this.open.clear();
     span.setAttribute(ATTR.outcome, end.outcome);
@@ -162,6 +163,14 @@ class TracedCall implements CallObserver {
       if (end.error === undefined && this.last?.status !== undefined) span.setAttribute(ATTR.httpStatus, this.last.status);
       span.setStatus({ code: this.api.SpanStatusCode.ERROR, message: end.error?.message ?? end.outcome });
     }
-    span.end();
+    span.end(spanNow());
   }
+}
+
+/**
+ * One clock for every span of a call (epoch ms with sub-ms precision). The SDK anchors each span's own clock on
+ * Date.now() (1 ms steps) when none is given, so a child could end a fraction of a millisecond "after" its parent.
+ */
+function spanNow(): number {
+  return performance.timeOrigin + performance.now();
 }
